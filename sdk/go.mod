@@ -1,0 +1,3 @@
+module github.com/agentfleet/fleet/sdk
+
+go 1.26
