@@ -104,7 +104,7 @@ type StepStartedData struct {
 type StepFinishedData struct {
 	Kind string `json:"kind"`
 	Step int    `json:"step"`
-	// Status is "ok", "error", "cancelled" or "interrupted".
+	// Status is "ok", "error", "cancelled", "interrupted" or "aborted" (closed on resume after a crash).
 	Status string `json:"status"`
 }
 
@@ -165,6 +165,8 @@ type ToolEndData struct {
 	CallID    string          `json:"call_id"`
 	Tool      string          `json:"tool"`
 	Arguments json.RawMessage `json:"arguments"`
+	// Aborted is true when the call was cut off before its arguments completed; no result follows.
+	Aborted bool `json:"aborted,omitempty"`
 }
 
 // ToolResultData is the payload of [ToolResult].
