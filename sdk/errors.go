@@ -57,13 +57,19 @@ func Errorf(code, format string, args ...any) error {
 	return &ToolError{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// kindByCode maps the codes of status-2 results and host_call statuses to their sentinels.
-var kindByCode = map[string]error{
-	CodeUnknownTool:      ErrUnknownTool,
-	CodeInvalidArguments: ErrInvalidArguments,
-	CodeUnsupported:      ErrUnsupported,
-	CodeDenied:           ErrDenied,
-	CodeNotFound:         ErrNotFound,
+// kindByStatus maps the codes of a failed result, per status, to their sentinels: a tool error keeps
+// the sentinel of a capability error it passed on; a bad request names what was wrong with the call.
+var kindByStatus = map[byte]map[string]error{
+	statusToolError: {
+		CodeUnsupported: ErrUnsupported,
+		CodeDenied:      ErrDenied,
+		CodeNotFound:    ErrNotFound,
+	},
+	statusBadRequest: {
+		CodeUnknownTool:      ErrUnknownTool,
+		CodeInvalidArguments: ErrInvalidArguments,
+		CodeUnsupported:      ErrUnsupported,
+	},
 }
 
 // classify turns a tool's error into an ABI status, code and message.

@@ -198,7 +198,8 @@ func (p *plugin) call(ctx context.Context, idx int, args []byte, r *response) {
 
 // Invoke runs the registered tool named tool on the JSON arguments args, in-process, through exactly
 // the dispatch code fleet_call uses, and returns its JSON result. A failed call returns a *ToolError:
-// for a tool error its code and message; for a bad request (ABI status 2) one that also matches
+// for a tool error its code and message (matching ErrDenied, ErrNotFound or ErrUnsupported when the
+// tool passed on such a capability error); for a bad request (ABI status 2) one that also matches
 // ErrUnknownTool or ErrInvalidArguments. It is meant for tests run natively with `go test`, where
 // capabilities are served by the stand-in host (see SetLocalHost), and is safe for concurrent use.
 func Invoke(ctx context.Context, tool string, args []byte) ([]byte, error) {
@@ -229,9 +230,5 @@ func decodeResult(region []byte) ([]byte, error) {
 	if err := json.Unmarshal(payload, &body); err != nil {
 		return nil, &ToolError{Code: CodeBadMessage, Message: fmt.Sprintf("sdk: status %d with malformed error JSON: %v", status, err)}
 	}
-	te := &ToolError{Code: body.Code, Message: body.Message}
-	if status == statusBadRequest {
-		te.kind = kindByCode[body.Code]
-	}
-	return nil, te
+	return nil, &ToolError{Code: body.Code, Message: body.Message, kind: kindByStatus[status][body.Code]}
 }

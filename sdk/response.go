@@ -58,25 +58,27 @@ func (r *response) raw(status byte, payload []byte) {
 	r.buf.Write(payload)
 }
 
-// errorBody is the error JSON of statuses 1 and 2.
+// errorBody is the error JSON of statuses 1 and 2, as decoded; appendErrorJSON encodes it.
 type errorBody struct {
 	Message string `json:"message"`
 	Code    string `json:"code,omitempty"`
 }
 
-// fail writes an error status with its error JSON.
+// fail writes an error status with its error JSON. An empty message is replaced, so that the caller
+// always has something to read.
 func (r *response) fail(status byte, code, msg string) {
+	if msg == "" {
+		msg = "sdk: error with no message"
+	}
 	r.reset()
 	r.buf.WriteByte(status)
-	// A struct of two strings always encodes.
-	_ = r.encode(errorBody{Message: msg, Code: code})
+	r.buf.Write(appendErrorJSON(r.buf.AvailableBuffer(), code, msg))
 }
 
 // encode appends v as JSON without the encoder's trailing newline. On error nothing is written.
 func (r *response) encode(v any) error {
-	if raw, isRaw := v.(json.RawMessage); isRaw && len(raw) > 0 && json.Valid(raw) {
-		// Written as given (the encoder would compact it, costing a second pass).
-		r.buf.Write(raw)
+	if b, ok := appendScalar(r.buf.AvailableBuffer(), v); ok {
+		r.buf.Write(b)
 		return nil
 	}
 	if err := r.enc.Encode(v); err != nil {
