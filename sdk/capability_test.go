@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -199,5 +200,34 @@ func TestInvokeErrors(t *testing.T) {
 	var raw json.RawMessage
 	if _, err := sdk.Invoke(context.Background(), "greet", []byte(`{"name":"Ada"}`)); err != nil {
 		t.Errorf("greet: %v %s", err, raw)
+	}
+}
+
+// TestInvokeConcurrent runs tools that use the stand-in host from many goroutines (go test -race
+// checks the SDK's shared state).
+func TestInvokeConcurrent(t *testing.T) {
+	defer sdk.SetLocalHost(sdk.LocalHost{LogOutput: io.Discard})()
+	const workers, calls = 8, 50
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range calls {
+				out, err := sdk.Invoke(context.Background(), "remember", []byte(fmt.Sprintf(`{"note":"w%d-%d"}`, w, i)))
+				if err != nil || !bytes.HasPrefix(out, []byte(`{"notes":`)) {
+					errs <- fmt.Errorf("remember: %s, %v", out, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	keys, err := sdk.KVList("note/")
+	if err != nil || len(keys) == 0 || len(keys) > workers*calls {
+		t.Errorf("KVList after the calls: %d keys, %v", len(keys), err)
 	}
 }
