@@ -28,6 +28,46 @@ const (
 	ApprovalRequired = "required"
 )
 
+// Pattern names (Workflow.Pattern): the shorthand a definition was written with.
+const (
+	PatternSingle     = "single"     // no pattern key, one agent
+	PatternSequential = "sequential" // agents in a chain
+	PatternConcurrent = "concurrent" // agents at once, then a join
+	PatternHandoff    = "handoff"    // agents handing the conversation to each other
+	PatternSupervisor = "supervisor" // a router delegating to agents
+	PatternGroupChat  = "group_chat" // a coordinator picking speakers
+	PatternGraph      = "graph"      // nodes and edges written out
+)
+
+// Router modes (Router.Mode) and kinds (Router.Kind).
+const (
+	ModeLLM          = "llm"         // a model picks (default)
+	ModeRoundRobin   = "round_robin" // the choices in turn
+	RouteKindRoute   = "route"       // a supervisor's or graph router's choice (default)
+	RouteKindSpeaker = "speaker"     // a group chat coordinator's choice of the next speaker
+)
+
+// Finish is the routing decision that ends a router's loop (Condition.Route): its edge goes to End
+// unless the definition routes it elsewhere.
+const Finish = "finish"
+
+// Pattern defaults, and the ids of the nodes patterns generate that are not named after an agent.
+const (
+	// DefaultMaxHandoffs is handoff.max_handoffs when left out or 0; each handoff agent node gets
+	// MaxVisits = max_handoffs + 1.
+	DefaultMaxHandoffs = 5
+	// DefaultMaxRounds is max_rounds of supervisor and group_chat when left out or 0; the router
+	// node gets MaxVisits = max_rounds + 1.
+	DefaultMaxRounds = 6
+	// JoinNodeID is the id of the join node (KindJoin, WaitAll) a concurrent pattern without a join
+	// agent adds.
+	JoinNodeID = "join"
+	// SupervisorNodeID is the router node id of a supervisor without a router agent.
+	SupervisorNodeID = "supervisor"
+	// CoordinatorNodeID is the router node id of a round-robin group chat.
+	CoordinatorNodeID = "coordinator"
+)
+
 // Workflow is a validated, compiled workflow definition.
 type Workflow struct {
 	// Name identifies the workflow ([a-z0-9][a-z0-9_-]*).
@@ -44,6 +84,9 @@ type Workflow struct {
 	Hash string `json:"-"`
 	// File is where the definition was read from, if from a file.
 	File string `json:"-"`
+
+	// src maps the compiled form back to YAML positions; nil for a workflow built in Go.
+	src *source
 }
 
 // Agent is an agent definition.
