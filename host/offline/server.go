@@ -63,8 +63,10 @@ func New(opts Options) *Server {
 // ServeHTTP implements [http.Handler].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Requests returns how many chat completions the server has completed: responses sent in full
-// (for a stream, up to "data: [DONE]"). Failed, faulted and abandoned requests are not counted.
+// Requests returns how many chat completions the server has completed: responses generated in
+// full. A call is counted just before its last write (the body of a non-streaming response,
+// "data: [DONE]" of a stream), so a client that has read the whole response always sees it
+// counted. Invalid, abandoned and faulted requests (except FaultSlow) are not counted.
 func (s *Server) Requests() int { return int(s.completed.Load()) }
 
 // Received returns how many chat completion requests the server has received, including
@@ -126,12 +128,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		model = s.opts.Model
 	}
 	x.model = model
-	done := x.complete
 	if req.Stream {
-		done = x.stream
-	}
-	if done() {
-		s.completed.Add(1)
+		x.stream()
+	} else {
+		x.complete()
 	}
 }
 
@@ -253,6 +253,7 @@ func (x *exchange) complete() bool {
 		}
 		panic(http.ErrAbortHandler)
 	}
+	x.count()
 	_, err := x.w.Write(b)
 	return err == nil
 }
@@ -303,7 +304,15 @@ func (x *exchange) finish() bool {
 			return false
 		}
 	}
+	x.count()
 	return x.write([]byte("data: [DONE]\n\n"))
+}
+
+// count counts the call as completed, unless a fault other than FaultSlow touched it.
+func (x *exchange) count() {
+	if x.fault.Kind == 0 || x.fault.Kind == FaultSlow {
+		x.s.completed.Add(1)
+	}
 }
 
 // breakStream ends the stream the way FaultMidStream asks.

@@ -355,12 +355,16 @@ func formatCalculate(call Call, fields map[string]json.RawMessage, raw json.RawM
 	return fmt.Sprintf("%s = %s.", expr, result), true
 }
 
-// formatNow: {"time": "...", "timezone": "..."} or a bare string -> "It is TIME in ZONE."
+// formatNow: {"time": "...", "timezone": "...", "weekday": "..."} (the clock plugin's shape)
+// or a bare string -> "It is WEEKDAY, TIME in ZONE."
 func formatNow(_ Call, fields map[string]json.RawMessage, raw json.RawMessage) (string, bool) {
 	t, zone := str(raw), ""
 	if fields != nil {
 		t = scalar(first(fields, "time", "now", "datetime", "iso", "rfc3339", "local", "date"))
 		zone = scalar(first(fields, "timezone", "tz", "zone", "location"))
+		if day := str(fields["weekday"]); day != "" && t != "" {
+			t = day + ", " + t
+		}
 	}
 	if t == "" {
 		return "", false
@@ -371,17 +375,15 @@ func formatNow(_ Call, fields map[string]json.RawMessage, raw json.RawMessage) (
 	return fmt.Sprintf("It is %s.", t), true
 }
 
-// formatFetch: {"status":200,"body":"..."} -> `Fetched URL (status 200): "...".`
+// formatFetch: {"url":..., "status":200, "title":..., "text":...} (the http plugin's shape) ->
+// `Fetched URL (status 200), "TITLE": "TEXT...".`
 func formatFetch(call Call, fields map[string]json.RawMessage, _ json.RawMessage) (string, bool) {
 	if fields == nil {
 		return "", false
 	}
-	u := scalar(first(fields, "url"))
-	if u == "" {
-		u = argument(call, "url")
-	}
+	u := or(scalar(first(fields, "url")), argument(call, "url"))
 	status := scalar(first(fields, "status", "status_code"))
-	body := scalar(first(fields, "body", "text", "content"))
+	body := scalar(first(fields, "text", "body", "content"))
 	if status == "" && body == "" {
 		return "", false
 	}
@@ -389,10 +391,23 @@ func formatFetch(call Call, fields map[string]json.RawMessage, _ json.RawMessage
 	if status != "" {
 		s += " (status " + status + ")"
 	}
+	if title := str(fields["title"]); title != "" {
+		s += fmt.Sprintf(", %q", excerpt(title, 60))
+	}
 	if body != "" {
 		return fmt.Sprintf("%s: %q.", s, excerpt(body, 120)), true
 	}
 	return s + ".", true
+}
+
+// or returns the first non-empty string.
+func or(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // formatWordCount: {"count": 9} or a bare 9 -> "The text has 9 words."
