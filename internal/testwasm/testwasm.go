@@ -51,6 +51,10 @@ func BuildFile(t testing.TB, pkgDir string) string {
 	return path
 }
 
+// Path is BuildFile for callers without a testing.TB: it returns the cached build's path or the
+// build's error.
+func Path(pkgDir string) (string, error) { return build(pkgDir) }
+
 // CacheDir returns the directory builds are cached in: $FLEET_CACHE_DIR/testwasm, or
 // os.UserCacheDir()/fleet/testwasm when FLEET_CACHE_DIR is unset.
 func CacheDir() (string, error) {
