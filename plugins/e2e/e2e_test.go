@@ -111,6 +111,16 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) load(t *testing.T, name string, m plugin.Manifest) *plugin.Plugin {
 	t.Helper()
+	return e.loadTB(t, name, m)
+}
+
+func (e *env) loadB(b *testing.B, name string) *plugin.Plugin {
+	b.Helper()
+	return e.loadTB(b, name, plugin.Manifest{})
+}
+
+func (e *env) loadTB(t testing.TB, name string, m plugin.Manifest) *plugin.Plugin {
+	t.Helper()
 	wasm, err := os.ReadFile(filepath.Join(wasmDir, name+".wasm"))
 	if err != nil {
 		t.Fatal(err)
