@@ -233,14 +233,54 @@ func TestConnectionErrors(t *testing.T) {
 	}
 }
 
-// TestCancel: cancelling the context stops a stream promptly, whether it is waiting for the first
-// byte (a hung server) or between pieces (a slow one); the error is the context's, not transient,
-// and nothing leaks (goleak in TestMain; Close of the server waits for its handlers).
+// readSignal is a transport whose response bodies announce each Read before it starts, so a
+// test can cancel while the adapter waits inside a read.
+type readSignal struct {
+	base  *http.Transport
+	reads chan struct{}
+}
+
+func (rs *readSignal) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := rs.base.RoundTrip(r)
+	if err == nil {
+		resp.Body = signalBody{resp.Body, rs.reads}
+	}
+	return resp, err
+}
+
+type signalBody struct {
+	io.ReadCloser
+	reads chan struct{}
+}
+
+func (b signalBody) Read(p []byte) (int, error) {
+	select {
+	case b.reads <- struct{}{}:
+	default:
+	}
+	return b.ReadCloser.Read(p)
+}
+
+// TestCancel: cancelling the context while the adapter waits in a read stops the stream
+// promptly, whether the server hangs before the first byte or between pieces; the error is the
+// context's (with its cause), not transient, and nothing leaks (goleak in TestMain; closing the
+// server waits for its connections).
 func TestCancel(t *testing.T) {
-	for _, f := range []offline.Fault{{Kind: offline.FaultHang}, {Kind: offline.FaultSlow, Delay: time.Hour}} {
-		t.Run(f.Kind.String(), func(t *testing.T) {
-			e := newEnv(t, offline.Options{}, llm.Config{})
-			e.srv.InjectFault(f)
+	tests := []struct {
+		fault offline.Fault
+		// blockingRead is the body read that waits for the server (the hung stream's first;
+		// the slow stream's second, after the role chunk).
+		blockingRead int
+	}{
+		{offline.Fault{Kind: offline.FaultHang}, 1},
+		{offline.Fault{Kind: offline.FaultSlow, Delay: time.Hour}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fault.Kind.String(), func(t *testing.T) {
+			rs := &readSignal{base: &http.Transport{}, reads: make(chan struct{}, 16)}
+			defer rs.base.CloseIdleConnections()
+			e := newEnv(t, offline.Options{}, llm.Config{HTTPClient: &http.Client{Transport: rs}})
+			e.srv.InjectFault(tt.fault)
 			cause := errors.New("user pressed stop")
 			ctx, cancel := context.WithCancelCause(context.Background())
 			s, err := e.client.Stream(ctx, userReq("Say exactly: one two"))
@@ -250,9 +290,12 @@ func TestCancel(t *testing.T) {
 			defer s.Close()
 			recvd := make(chan error, 1)
 			go func() {
-				_, err := s.Recv() // blocks: the server sends nothing more
+				_, err := s.Recv() // waits: the server sends nothing more
 				recvd <- err
 			}()
+			for range tt.blockingRead {
+				<-rs.reads
+			}
 			t0 := time.Now()
 			cancel(cause)
 			select {

@@ -10,12 +10,12 @@ import (
 // durations are logged, not judged.
 func TestLongInputs(t *testing.T) {
 	for _, s := range []string{
-		strings.Repeat("(", 100000) + "1+2",
-		strings.Repeat("1+", 100000),
-		strings.Repeat("multiplied ", 50000),
-		strings.Repeat("x 1 ", 50000),
-		strings.Repeat("https://a.b/ ", 20000),
-		strings.Repeat("tokyo ", 20000),
+		strings.Repeat("(", 20000) + "1+2",
+		strings.Repeat("1+", 20000),
+		strings.Repeat("multiplied ", 10000),
+		strings.Repeat("x 1 ", 10000),
+		strings.Repeat("https://a.b/ ", 5000),
+		strings.Repeat("tokyo ", 5000),
 	} {
 		t0 := time.Now()
 		Expressions(s)
