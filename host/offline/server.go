@@ -107,9 +107,11 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := parseRequest(body)
 	if err != nil {
-		var re *requestError
-		errors.As(err, &re)
-		writeError(w, http.StatusBadRequest, re.param, re.msg)
+		param := ""
+		if re, ok := err.(*requestError); ok {
+			param = re.param
+		}
+		writeError(w, http.StatusBadRequest, param, err.Error())
 		return
 	}
 	f, _ := s.takeFault()
