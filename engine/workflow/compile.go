@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 )
@@ -80,12 +81,10 @@ func (c *compiler) compile() {
 // agent merges the defaults under an agent definition.
 func (c *compiler) agent(a agentDef) Agent {
 	m, def := a.Model, c.f.Defaults.Model
-	m.Provider = cmpOr(m.Provider, def.Provider)
-	m.Name = cmpOr(m.Name, def.Name)
-	m.ReasoningEffort = cmpOr(m.ReasoningEffort, def.ReasoningEffort)
-	if m.MaxTokens == 0 {
-		m.MaxTokens = def.MaxTokens
-	}
+	m.Provider = cmp.Or(m.Provider, def.Provider)
+	m.Name = cmp.Or(m.Name, def.Name)
+	m.ReasoningEffort = cmp.Or(m.ReasoningEffort, def.ReasoningEffort)
+	m.MaxTokens = cmp.Or(m.MaxTokens, def.MaxTokens)
 	if m.Temperature == nil {
 		m.Temperature = def.Temperature
 	}
@@ -94,13 +93,6 @@ func (c *compiler) agent(a agentDef) Agent {
 		out.Tools = append(out.Tools, ToolRef(t))
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (c *compiler) addNode(path string, n Node) {
@@ -139,7 +131,7 @@ func (c *compiler) single() {
 	c.addEdge("agents[0]", Edge{From: name, To: End})
 }
 
-// uniqueNames reports repeated names in a list of agents and returns the list without them.
+// uniqueNames reports repeated names in a list of agents and returns the indexes of the others.
 func (c *compiler) uniqueNames(path string, names []string, what string) []int {
 	seen := map[string]bool{}
 	var keep []int
@@ -427,7 +419,7 @@ func (c *compiler) nodeBody(path string, nd nodeDef, n *Node) {
 		n.Agent = nd.Agent
 	case KindRouter:
 		n.Agent = nd.Router.Agent
-		n.Router = &Router{Mode: cmpOr(nd.Router.Mode, ModeLLM), Kind: RouteKindRoute, Choices: nd.Router.Choices}
+		n.Router = &Router{Mode: cmp.Or(nd.Router.Mode, ModeLLM), Kind: RouteKindRoute, Choices: nd.Router.Choices}
 	case KindTool:
 		n.Tool = &ToolNode{Name: nd.Tool.Name, Args: nd.Tool.Args}
 	case KindJoin:

@@ -82,3 +82,31 @@ func TestNextFanOut(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewLoopOfflineReplies walks review.yaml with the replies the offline model gives a
+// reviewer (host/offline/README.md, rule 4): one revision, then approval, then end.
+func TestReviewLoopOfflineReplies(t *testing.T) {
+	w := loadExamples(t)["review"]
+	if w == nil {
+		t.Fatal("no review example")
+	}
+	replies := map[string][]string{
+		"writer":   {"As the writer: here is my response.", "As the writer: here is my response."},
+		"reviewer": {`REVISE: make "As the writer: here is my response." more specific and add one concrete example.`, "APPROVED: the revision addresses the feedback."},
+	}
+	var path []string
+	node, visits := w.Graph.Start[0], map[string]int{}
+	for node != End && len(path) < 10 {
+		path = append(path, node)
+		out := replies[node][visits[node]]
+		visits[node]++
+		next := w.Graph.Next(node, out, "")
+		if len(next) != 1 {
+			t.Fatalf("after %s said %q: %d edges taken, want 1", node, out, len(next))
+		}
+		node = next[0].To
+	}
+	if got := strings.Join(path, " "); got != "writer reviewer writer reviewer" {
+		t.Errorf("path %s", got)
+	}
+}

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -763,18 +764,18 @@ func (w *Workflow) normalize() {
 			a.Model.Temperature = &t
 		}
 		for j := range a.Tools {
-			a.Tools[j].Approval = cmpOr(a.Tools[j].Approval, ApprovalNever)
+			a.Tools[j].Approval = cmp.Or(a.Tools[j].Approval, ApprovalNever)
 		}
 	}
 	for i := range w.Graph.Nodes {
 		n := &w.Graph.Nodes[i]
-		n.Wait = cmpOr(n.Wait, WaitAny)
+		n.Wait = cmp.Or(n.Wait, WaitAny)
 		if n.Tool != nil && n.Tool.Args == nil {
 			n.Tool.Args = map[string]any{}
 		}
 		if n.Router != nil {
-			n.Router.Mode = cmpOr(n.Router.Mode, ModeLLM)
-			n.Router.Kind = cmpOr(n.Router.Kind, RouteKindRoute)
+			n.Router.Mode = cmp.Or(n.Router.Mode, ModeLLM)
+			n.Router.Kind = cmp.Or(n.Router.Kind, RouteKindRoute)
 		}
 	}
 }
@@ -782,26 +783,14 @@ func (w *Workflow) normalize() {
 // withDefaults returns l with every zero field taken from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	orInt := func(v, def int) int {
-		if v == 0 {
-			return def
-		}
-		return v
-	}
-	orDur := func(v, def time.Duration) time.Duration {
-		if v == 0 {
-			return def
-		}
-		return v
-	}
 	return Limits{
-		MaxSteps:        orInt(l.MaxSteps, d.MaxSteps),
-		MaxTurns:        orInt(l.MaxTurns, d.MaxTurns),
-		Timeout:         orDur(l.Timeout, d.Timeout),
-		StepTimeout:     orDur(l.StepTimeout, d.StepTimeout),
-		ToolTimeout:     orDur(l.ToolTimeout, d.ToolTimeout),
-		ToolConcurrency: orInt(l.ToolConcurrency, d.ToolConcurrency),
-		Retries:         orInt(l.Retries, d.Retries),
-		RetryBackoff:    orDur(l.RetryBackoff, d.RetryBackoff),
+		MaxSteps:        cmp.Or(l.MaxSteps, d.MaxSteps),
+		MaxTurns:        cmp.Or(l.MaxTurns, d.MaxTurns),
+		Timeout:         cmp.Or(l.Timeout, d.Timeout),
+		StepTimeout:     cmp.Or(l.StepTimeout, d.StepTimeout),
+		ToolTimeout:     cmp.Or(l.ToolTimeout, d.ToolTimeout),
+		ToolConcurrency: cmp.Or(l.ToolConcurrency, d.ToolConcurrency),
+		Retries:         cmp.Or(l.Retries, d.Retries),
+		RetryBackoff:    cmp.Or(l.RetryBackoff, d.RetryBackoff),
 	}
 }
