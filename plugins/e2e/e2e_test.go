@@ -7,72 +7,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/agentfleet/fleet/host/plugin"
+	"github.com/agentfleet/fleet/internal/testwasm"
 	"go.uber.org/goleak"
 )
 
-// plugins are built once for the whole test binary, from ../NAME.
-var plugins = []string{"calc", "clock", "http", "json", "text", "internal/sdkprobe"}
-
-var wasmDir string
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fleet-plugins-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	wasmDir = dir
-	code := 1
-	if err := buildAll(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	} else {
-		code = m.Run()
-		if code == 0 {
-			if err := goleak.Find(); err != nil {
-				fmt.Fprintln(os.Stderr, "goleak:", err)
-				code = 1
-			}
-		}
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// buildAll builds every plugin for GOOS=wasip1 GOARCH=wasm, two at a time.
-func buildAll(dir string) error {
-	errs := make([]error, len(plugins))
-	sem := make(chan struct{}, 2)
-	var wg sync.WaitGroup
-	for i, name := range plugins {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(dir, filepath.Base(name)+".wasm"), "./"+name)
-			cmd.Dir = ".."
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("building %s: %w\n%s", name, err, out)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	goleak.VerifyTestMain(m)
 }
 
 // logBuffer collects the host's log lines.
@@ -119,13 +69,16 @@ func (e *env) loadB(b *testing.B, name string) *plugin.Plugin {
 	return e.loadTB(b, name, plugin.Manifest{})
 }
 
+// pluginDirs are the packages of the plugins, by descriptor name.
+var pluginDirs = map[string]string{
+	"calc": "../calc", "clock": "../clock", "http": "../http", "json": "../json", "text": "../text",
+	"sdkprobe": "../internal/sdkprobe",
+}
+
+// loadTB builds the plugin (testwasm caches builds by their sources) and loads it in e's host.
 func (e *env) loadTB(t testing.TB, name string, m plugin.Manifest) *plugin.Plugin {
 	t.Helper()
-	wasm, err := os.ReadFile(filepath.Join(wasmDir, name+".wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := e.host.Load(context.Background(), wasm, m)
+	p, err := e.host.Load(context.Background(), testwasm.Build(t, pluginDirs[name]), m)
 	if err != nil {
 		t.Fatalf("loading %s: %v", name, err)
 	}
