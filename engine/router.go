@@ -24,7 +24,7 @@ func (r *run) runRouter(ctx context.Context, n *workflow.Node) (*nodeResult, err
 	r.mu.Lock()
 	visits := r.st.Visits[n.ID]
 	r.mu.Unlock()
-	if n.MaxVisits > 0 && visits > n.MaxVisits-1 {
+	if n.MaxVisits > 0 && visits >= n.MaxVisits { // the visit kept for deciding to finish
 		return r.decide(n, finishDecision, "max_rounds reached", "max_rounds"), nil
 	}
 	if rt.Mode == "round_robin" {

@@ -104,7 +104,7 @@ func (r *run) loop() error {
 		overSteps := r.st.Steps >= r.wf.Limits.MaxSteps && len(wave) > 0 && len(r.st.Started) == 0
 		r.mu.Unlock()
 		if finishing || overSteps {
-			return r.finishAtLimit("max_steps")
+			return r.finishAtLimit(firstNonEmpty(r.limitName(), "max_steps"))
 		}
 		if len(wave) == 0 {
 			return nil
@@ -186,10 +186,11 @@ func (r *run) runNode(ctx context.Context, id string) error {
 	}
 	step, over := r.startStep(n)
 	base := event.Event{Node: n.ID, Agent: n.Agent, Path: n.ID}
-	if over {
+	if over { // the run stops scheduling and ends with a best-effort answer (loop: Finishing)
 		r.transition(func(st *runState) []event.Event {
 			st.Done[n.ID] = &nodeResult{Decision: skipped}
 			st.Limit = firstNonEmpty(st.Limit, "max_visits")
+			st.Finishing = true
 			return nil
 		})
 		return nil
@@ -233,7 +234,7 @@ func (r *run) startStep(n *workflow.Node) (step int, over bool) {
 	if s, ok := r.st.Started[n.ID]; ok {
 		return s, false
 	}
-	if n.MaxVisits > 0 && r.st.Visits[n.ID] >= n.MaxVisits && n.Kind != workflow.KindRouter {
+	if n.MaxVisits > 0 && r.st.Visits[n.ID] >= n.MaxVisits {
 		return 0, true
 	}
 	r.st.Steps++
@@ -412,6 +413,12 @@ func (r *run) finishAtLimit(limit string) error {
 		return append(evs, fin)
 	})
 	return err
+}
+
+func (r *run) limitName() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st.Limit
 }
 
 func firstAgent(wf *workflow.Workflow) string {

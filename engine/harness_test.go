@@ -1,0 +1,290 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/agentfleet/fleet/engine"
+	"github.com/agentfleet/fleet/engine/event"
+	"github.com/agentfleet/fleet/engine/workflow"
+	"github.com/agentfleet/fleet/host/llm"
+	"github.com/agentfleet/fleet/host/offline"
+	"github.com/agentfleet/fleet/host/store/sqlite"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(childMain())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// harness is an engine on real parts: the offline model over HTTP on 127.0.0.1 through the
+// go-openai adapter, a SQLite store in a temp dir, workflows parsed from YAML.
+type harness struct {
+	t       testing.TB
+	off     *offline.Server
+	running *offline.Running
+	models  *llm.Providers
+	store   *sqlite.Store
+	dbPath  string
+	wfs     engine.WorkflowMap
+	tools   engine.Tools
+	eng     *engine.Engine
+}
+
+type harnessOpt func(*harness)
+
+func withTools(t engine.Tools) harnessOpt { return func(h *harness) { h.tools = t } }
+
+func withTokenDelay(d time.Duration) harnessOpt {
+	return func(h *harness) { h.off = offline.New(offline.Options{TokenDelay: d}) }
+}
+
+func withDB(path string) harnessOpt { return func(h *harness) { h.dbPath = path } }
+
+func newHarness(t testing.TB, yamls []string, opts ...harnessOpt) *harness {
+	t.Helper()
+	h := &harness{t: t, wfs: engine.WorkflowMap{}}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.off == nil {
+		h.off = offline.New(offline.Options{})
+	}
+	ctx := context.Background()
+	var err error
+	h.running, err = h.off.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.running.Close() })
+	h.models, err = llm.NewProviders("offline", llm.Config{Name: "offline", BaseURL: h.running.BaseURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.models.Close() })
+	if h.dbPath == "" {
+		h.dbPath = filepath.Join(t.TempDir(), "fleet.db")
+	}
+	for i, y := range yamls {
+		wf, err := workflow.Parse(fmt.Sprintf("test%d.yaml", i), []byte(y))
+		if err != nil {
+			t.Fatalf("workflow %d: %v", i, err)
+		}
+		h.wfs[wf.Name] = wf
+	}
+	h.open()
+	return h
+}
+
+// open opens the store and an engine on it (again, after restart).
+func (h *harness) open() {
+	h.t.Helper()
+	st, err := sqlite.Open(context.Background(), h.dbPath)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.store = st
+	eng, err := engine.New(engine.Config{Store: st, Models: h.models, Workflows: h.wfs, Tools: h.tools,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.eng = eng
+	h.t.Cleanup(h.shut)
+}
+
+// shut closes the engine and store, as a process exit would.
+func (h *harness) shut() {
+	if h.eng == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.eng.Close(ctx); err != nil {
+		h.t.Errorf("engine close: %v", err)
+	}
+	if err := h.store.Close(); err != nil {
+		h.t.Errorf("store close: %v", err)
+	}
+	h.eng = nil
+}
+
+// restart simulates a process restart: a new engine and store on the same database.
+func (h *harness) restart() {
+	h.shut()
+	h.open()
+}
+
+func (h *harness) start(wf, input string) engine.RunInfo {
+	h.t.Helper()
+	info, err := h.eng.Start(context.Background(), engine.StartRequest{Workflow: wf, Input: input})
+	if err != nil {
+		h.t.Fatalf("start %s: %v", wf, err)
+	}
+	return info
+}
+
+// collect reads a run's events from seq after until the stream ends or pauses.
+func (h *harness) collect(runID string, after uint64) []event.Event {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sub, err := h.eng.Subscribe(ctx, runID, after)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []event.Event
+	for {
+		evs, err := sub.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			h.t.Fatalf("subscription of %s: %v (after %d events)", runID, err, len(out))
+		}
+		out = append(out, evs...)
+	}
+}
+
+// run starts a run and returns all its events, checked against the stream invariants.
+func (h *harness) run(wf, input string) (engine.RunInfo, []event.Event) {
+	h.t.Helper()
+	info := h.start(wf, input)
+	evs := h.collect(info.RunID, 0)
+	checkStream(h.t, evs, 1)
+	return info, evs
+}
+
+// checkStream verifies what docs/events.md promises of one stretch of a run's stream: seqs
+// continue from first without gaps, the run/thread ids never change, every span opened is closed
+// before the stretch's last event, deltas are not empty, and exactly the last event ends it.
+func checkStream(t testing.TB, evs []event.Event, first uint64) {
+	t.Helper()
+	if len(evs) == 0 {
+		t.Fatal("no events")
+	}
+	if first == 1 && evs[0].Type != event.RunStarted {
+		t.Fatalf("first event is %s, want run.started", evs[0].Type)
+	}
+	open := map[string]bool{}
+	for i, e := range evs {
+		if e.Seq != first+uint64(i) {
+			t.Fatalf("event %d has seq %d, want %d", i, e.Seq, first+uint64(i))
+		}
+		if e.RunID != evs[0].RunID || e.ThreadID != evs[0].ThreadID {
+			t.Fatalf("seq %d belongs to run %s/%s, stream is %s/%s", e.Seq, e.RunID, e.ThreadID, evs[0].RunID, evs[0].ThreadID)
+		}
+		if e.Type.Pause() != (i == len(evs)-1) {
+			t.Fatalf("seq %d %s: pause/terminal events must end the stream (and only them)", e.Seq, e.Type)
+		}
+		checkSpan(t, open, e)
+	}
+	if len(open) > 0 {
+		t.Fatalf("spans left open at %s: %v", evs[len(evs)-1].Type, open)
+	}
+}
+
+func checkSpan(t testing.TB, open map[string]bool, e event.Event) {
+	t.Helper()
+	key := func(kind, id string) string { return kind + ":" + id }
+	opener := func(k string) {
+		if open[k] {
+			t.Fatalf("seq %d reopens %s", e.Seq, k)
+		}
+		open[k] = true
+	}
+	closer := func(k string) {
+		if !open[k] {
+			t.Fatalf("seq %d closes %s, which is not open", e.Seq, k)
+		}
+		delete(open, k)
+	}
+	switch d := e.Data.(type) {
+	case event.StepStartedData:
+		opener(key("step", e.Node))
+	case event.StepFinishedData:
+		closer(key("step", e.Node))
+	case event.MessageStartData:
+		opener(key("msg", d.MessageID))
+	case event.MessageEndData:
+		closer(key("msg", d.MessageID))
+	case event.MessageDeltaData:
+		if d.Delta == "" || !open[key("msg", d.MessageID)] {
+			t.Fatalf("seq %d: empty delta or delta outside its message", e.Seq)
+		}
+	case event.ReasoningStartData:
+		opener(key("rsn", d.MessageID))
+	case event.ReasoningEndData:
+		closer(key("rsn", d.MessageID))
+	case event.ToolStartData:
+		opener(key("tool", d.CallID))
+	case event.ToolEndData:
+		closer(key("tool", d.CallID))
+	case event.ToolArgsData:
+		if d.Delta == "" || !open[key("tool", d.CallID)] {
+			t.Fatalf("seq %d: empty args delta or outside its call", e.Seq)
+		}
+	}
+}
+
+// last returns the payload of the last event of type T.
+func last[T event.Payload](evs []event.Event) (T, bool) {
+	var zero T
+	for i := len(evs) - 1; i >= 0; i-- {
+		if p, ok := evs[i].Data.(T); ok {
+			return p, true
+		}
+	}
+	return zero, false
+}
+
+// all returns every payload of type T, in order.
+func all[T event.Payload](evs []event.Event) []T {
+	var out []T
+	for _, e := range evs {
+		if p, ok := e.Data.(T); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// text joins the deltas of each message, by agent, in order of message start.
+func messages(evs []event.Event) []string {
+	var out []string
+	idx := map[string]int{}
+	for _, e := range evs {
+		switch d := e.Data.(type) {
+		case event.MessageStartData:
+			idx[d.MessageID] = len(out)
+			out = append(out, d.Name+": ")
+		case event.MessageDeltaData:
+			out[idx[d.MessageID]] += d.Delta
+		}
+	}
+	return out
+}
+
+func routes(evs []event.Event) []string {
+	var out []string
+	for _, r := range all[event.RouteData](evs) {
+		if r.Kind == "finish" {
+			out = append(out, "finish")
+			continue
+		}
+		out = append(out, strings.Join(r.To, "+"))
+	}
+	return out
+}
