@@ -170,8 +170,9 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (RunInfo, error) {
 	st.Wave = append([]string(nil), wf.Graph.Start...)
 	r := e.newRun(wf, rec, st, newRunLog(rec.ID, rec.ThreadID, 0))
 	userMsg := store.Message{ThreadID: rec.ThreadID, RunID: rec.ID, Role: RoleUser, Content: req.Input, CreatedAt: now}
-	r.emit(event.Event{Data: event.RunStartedData{Workflow: wf.Name, Input: req.Input}})
-	r.saveWith(&rec, []store.Message{userMsg})
+	r.mu.Lock()
+	r.commitLocked([]event.Event{{Data: event.RunStartedData{Workflow: wf.Name, Input: req.Input}}}, &rec, []store.Message{userMsg})
+	r.mu.Unlock()
 	if err := e.launch(r, nil); err != nil {
 		return RunInfo{}, err
 	}

@@ -25,6 +25,7 @@ type runLog struct {
 	durable  uint64        // highest committed seq
 	pending  pendingCommit // what the next commit carries besides events
 	queued   bool          // waiting in the committer's queue
+	inflight bool          // a commit taken from this log is being written
 	closed   bool          // no more events will be appended in this process
 	err      error         // a failed commit; the run stops
 	notify   chan struct{} // closed and replaced whenever durable, closed or err change
@@ -50,6 +51,10 @@ func (l *runLog) last() uint64 { return l.base + uint64(len(l.events)) }
 func (l *runLog) append(e event.Event) event.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.appendLocked(e)
+}
+
+func (l *runLog) appendLocked(e event.Event) event.Event {
 	e.V = event.Version
 	e.Seq = l.last() + 1
 	e.RunID, e.ThreadID = l.runID, l.threadID
@@ -63,10 +68,25 @@ func (l *runLog) append(e event.Event) event.Event {
 	return e
 }
 
+// appendAttach appends events and attaches what must be committed with them, atomically: the
+// committer never takes the events without the checkpoint, record and messages that go with them.
+func (l *runLog) appendAttach(evs []event.Event, cp *store.Checkpoint, run *store.Run, msgs []store.Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range evs {
+		l.appendLocked(e)
+	}
+	l.attachLocked(cp, run, msgs)
+}
+
 // attach adds what the next commit must carry with the events appended so far.
 func (l *runLog) attach(cp *store.Checkpoint, run *store.Run, msgs []store.Message) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.attachLocked(cp, run, msgs)
+}
+
+func (l *runLog) attachLocked(cp *store.Checkpoint, run *store.Run, msgs []store.Message) {
 	if cp != nil {
 		cp.Seq = l.last()
 		l.pending.checkpoint = cp
@@ -96,12 +116,14 @@ func (l *runLog) take() (c store.Commit, upTo uint64, ok bool) {
 	c = store.Commit{RunID: l.runID, Events: append([]event.Event(nil), l.events[start:]...),
 		Checkpoint: l.pending.checkpoint, Run: l.pending.run, Messages: l.pending.messages}
 	l.pending = pendingCommit{}
+	l.inflight = true
 	return c, upTo, true
 }
 
 func (l *runLog) committed(upTo uint64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.inflight = false
 	if err != nil {
 		if l.err == nil {
 			l.err = err
@@ -126,7 +148,8 @@ func (l *runLog) close() {
 func (l *runLog) waitDurable(ctx context.Context) error {
 	for {
 		l.mu.Lock()
-		done, err, ch := l.durable >= l.last(), l.err, l.notify
+		idle := !l.inflight && l.pending.checkpoint == nil && l.pending.run == nil && len(l.pending.messages) == 0
+		done, err, ch := idle && l.durable >= l.last(), l.err, l.notify
 		l.mu.Unlock()
 		if err != nil {
 			return err
@@ -160,7 +183,7 @@ func (l *runLog) read(after uint64, max int) (evs []event.Event, eof bool, ch <-
 		}
 		evs = append(evs, l.events[lo:hi]...)
 	}
-	eof = l.closed && after+uint64(len(evs)) >= l.durable && l.durable >= l.last()
+	eof = l.closed && after+uint64(len(evs)) >= l.durable && l.durable >= l.last() && !l.inflight
 	return evs, eof, l.notify, nil
 }
 

@@ -48,10 +48,7 @@ func (r *run) emit(e event.Event) event.Event {
 func (r *run) transition(f func(st *runState) []event.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, e := range f(r.st) {
-		r.emit(e)
-	}
-	r.saveLocked(nil, nil)
+	r.commitLocked(f(r.st), nil, nil)
 }
 
 // saveWith saves a checkpoint, with the run record and thread messages when given.
@@ -62,6 +59,12 @@ func (r *run) saveWith(rec *store.Run, msgs []store.Message) {
 }
 
 func (r *run) saveLocked(rec *store.Run, msgs []store.Message) {
+	r.commitLocked(nil, rec, msgs)
+}
+
+// commitLocked appends evs and a checkpoint of the state (with the run record and thread
+// messages when given) as one unit of the log. Under r.mu.
+func (r *run) commitLocked(evs []event.Event, rec *store.Run, msgs []store.Message) {
 	data, err := json.Marshal(r.st)
 	if err != nil { // runState holds only JSON-safe values; this is a programming error
 		panic(fmt.Sprintf("engine: marshal run state: %v", err))
@@ -72,7 +75,7 @@ func (r *run) saveLocked(rec *store.Run, msgs []store.Message) {
 		rec.Usage = r.st.Usage
 		r.rec = *rec
 	}
-	r.log.attach(cp, rec, msgs)
+	r.log.appendAttach(evs, cp, rec, msgs)
 	r.eng.commit.schedule(r.log)
 }
 
@@ -483,40 +486,36 @@ func (r *run) finish() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.st
-	r.emit(event.Event{Data: event.RunFinishedData{Output: st.Output, Usage: st.Usage, Limit: st.Limit}})
+	fin := event.Event{Data: event.RunFinishedData{Output: st.Output, Usage: st.Usage, Limit: st.Limit}}
 	rec := r.rec
 	rec.Status, rec.Output = store.StatusSucceeded, st.Output
 	msg := store.Message{ThreadID: rec.ThreadID, RunID: rec.ID, Role: RoleAssistant, Agent: st.LastAgent,
 		Content: st.Output, CreatedAt: time.Now().UTC()}
-	r.saveLocked(&rec, []store.Message{msg})
+	r.commitLocked([]event.Event{fin}, &rec, []store.Message{msg})
 }
 
 func (r *run) interrupt() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, c := range r.log.openClosers("interrupted") {
-		r.emit(c)
-	}
-	r.emit(event.Event{Data: event.RunInterruptedData{Approvals: r.st.Approvals, Usage: r.st.Usage}})
+	evs := r.log.openClosers("interrupted")
+	evs = append(evs, event.Event{Data: event.RunInterruptedData{Approvals: r.st.Approvals, Usage: r.st.Usage}})
 	rec := r.rec
 	rec.Status = store.StatusInterrupted
-	r.saveLocked(&rec, nil)
+	r.commitLocked(evs, &rec, nil)
 }
 
 func (r *run) terminate(status, spanStatus string, payload func(event.Usage) event.Payload) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, c := range r.log.openClosers(spanStatus) {
-		r.emit(c)
-	}
+	evs := r.log.openClosers(spanStatus)
 	p := payload(r.st.Usage)
-	r.emit(event.Event{Data: p})
+	evs = append(evs, event.Event{Data: p})
 	rec := r.rec
 	rec.Status = status
 	if f, ok := p.(event.RunFailedData); ok {
 		rec.Error = f.Error.Message
 	}
-	r.saveLocked(&rec, nil)
+	r.commitLocked(evs, &rec, nil)
 }
 
 // openClosers returns events closing every span still open in the log.
