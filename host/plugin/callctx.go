@@ -3,44 +3,65 @@ package plugin
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
+// callCtx states: the low bits of callCtx.state; the high bits count calls, so that the watchdog
+// never fires a call that began after it looked.
+const (
+	stateIdle    = 0
+	stateRunning = 1
+	stateFired   = 2
+	stateMask    = 3
+	stateCall    = 4 // one call, in the high bits
+)
+
 // callCtx is the context an instance runs its guest under. It is made once per instance and reused
-// by every call, so that a call costs no context allocation: its Done channel closes when the call's
-// deadline passes (a per-instance timer, reset per call) or when the caller's context ends (watched
-// with context.AfterFunc, only when the caller's context can end). wazero, built with
+// by every call, so that a call allocates no context and reads no clock: its Done channel closes
+// when the host's watchdog finds the call past its deadline epoch, or when the caller's context ends
+// (watched with context.AfterFunc, only when the caller's context can end). wazero, built with
 // WithCloseOnContextDone, watches Done and stops the guest at its next loop back-edge or call.
 //
 // Once Done has closed the instance is finished: the pool discards it, so the channel never needs
 // to be reopened.
 type callCtx struct {
 	inst   *instance
+	w      *watchdog
 	parent context.Context
-	// deadline is the current call's deadline; written before a call, read during it.
-	deadline time.Time
-	done     chan struct{}
-	timer    *time.Timer
+	// state is stateIdle, stateRunning or stateFired plus stateCall times the call count; deadline
+	// is the current call's deadline epoch. Both are shared with the watchdog.
+	state    atomic.Uint64
+	deadline atomic.Int64
+	// timeout is the current call's timeout, for its error message.
+	timeout time.Duration
+	done    chan struct{}
 	// stopParent unregisters the AfterFunc on parent; nil when parent cannot end.
 	stopParent func() bool
 	onParent   func()
 
 	mu       sync.Mutex
 	err      error
-	timedOut bool // the timer fired (the manifest's timeout), not the caller's context
+	timedOut bool // the watchdog fired (the manifest's timeout), not the caller's context
 }
 
-func (c *callCtx) init(inst *instance) {
-	c.inst = inst
+func (c *callCtx) init(inst *instance, w *watchdog) {
+	c.inst, c.w = inst, w
 	c.parent = context.Background()
 	c.done = make(chan struct{})
-	c.timer = time.AfterFunc(time.Hour, func() { c.fire(context.DeadlineExceeded, true) })
-	c.timer.Stop()
 	c.onParent = func() { c.fire(c.parent.Err(), false) }
+	w.add(c)
 }
 
-// Deadline returns the current call's deadline.
-func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+// Deadline returns the current call's deadline: the caller's, or the timeout's if sooner (to the
+// watchdog's tick). It reads the clock, so only host functions call it.
+func (c *callCtx) Deadline() (time.Time, bool) {
+	d := time.Now().Add(time.Duration(c.deadline.Load()-c.w.epoch.Load()) * watchdogTick)
+	if pd, ok := c.parent.Deadline(); ok && pd.Before(d) {
+		d = pd
+	}
+	return d, true
+}
 
 // Done is closed when the current call must stop.
 func (c *callCtx) Done() <-chan struct{} { return c.done }
@@ -66,12 +87,10 @@ func (c *callCtx) fire(err error, timer bool) {
 
 // begin arms the context for a call under parent with the given timeout.
 func (c *callCtx) begin(parent context.Context, timeout time.Duration) {
-	c.parent = parent
-	c.deadline = time.Now().Add(timeout)
-	if d, ok := parent.Deadline(); ok && d.Before(c.deadline) {
-		c.deadline = d
-	}
-	c.timer.Reset(timeout)
+	c.parent, c.timeout = parent, timeout
+	c.deadline.Store(c.w.epoch.Load() + ticks(timeout))
+	c.state.Store(c.state.Load()&^stateMask + stateCall + stateRunning)
+	c.w.enter()
 	if parent.Done() != nil {
 		c.stopParent = context.AfterFunc(parent, c.onParent)
 	}
@@ -81,7 +100,9 @@ func (c *callCtx) begin(parent context.Context, timeout time.Duration) {
 // race with end itself), in which case the instance must be discarded. It leaves parent in place:
 // a watcher goroutine of a fired context may still read it, and a fired instance is never reused.
 func (c *callCtx) end() (fired bool) {
-	fired = !c.timer.Stop()
+	c.w.exit()
+	s := c.state.Load()
+	fired = s&stateMask != stateRunning || !c.state.CompareAndSwap(s, s-stateRunning)
 	if c.stopParent != nil {
 		fired = !c.stopParent() || fired
 		c.stopParent = nil
@@ -97,11 +118,15 @@ func (c *callCtx) cause() (err error, timedOut bool) {
 	return c.err, c.timedOut
 }
 
+// release stops watching the context; the instance is closing.
+func (c *callCtx) release() { c.w.remove(c) }
+
 // detached returns a standard context for host work that may hand it to other goroutines (HTTP, a
 // KV store): it ends with the current call but does not refer to the reused callCtx, so goroutines
 // outliving the call never race with the next one.
 func (c *callCtx) detached() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(c.parent), c.deadline)
+	deadline, _ := c.Deadline()
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(c.parent), deadline)
 	stop := context.AfterFunc(c, cancel)
 	return ctx, func() { stop(); cancel() }
 }

@@ -38,6 +38,8 @@ type Host struct {
 	provided map[string]map[string]api.FunctionDefinition
 	// now is the clock of back-off decisions; tests replace it.
 	now func() time.Time
+	// watchdog enforces call timeouts.
+	watchdog *watchdog
 
 	mu      sync.Mutex
 	closed  bool
@@ -81,6 +83,7 @@ func newHost(ctx context.Context, cfg Config, terminate bool) (*Host, error) {
 		_ = cache.Close(ctx)
 		return nil, err
 	}
+	h.watchdog = newWatchdog()
 	return h, nil
 }
 
@@ -124,6 +127,7 @@ func (h *Host) Close(ctx context.Context) error {
 		errs = append(errs, p.Close(ctx))
 	}
 	errs = append(errs, h.rt.Close(ctx), h.cache.Close(ctx))
+	h.watchdog.close()
 	return errors.Join(errs...)
 }
 
@@ -213,7 +217,7 @@ func (h *Host) load(ctx context.Context, path string, wasm []byte, m Manifest) (
 	p, err := newPlugin(ctx, h, c, label, m)
 	if err != nil {
 		h.release(c)
-		return nil, fmt.Errorf("plugin %s: %w", label, err)
+		return nil, err
 	}
 	h.mu.Lock()
 	if h.closed {

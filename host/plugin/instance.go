@@ -54,13 +54,13 @@ var (
 // with the raw descriptor it answered. entry is set by the caller once the kind is known.
 func newInstance(ctx context.Context, c *core) (*instance, []byte, error) {
 	in := &instance{core: c, id: c.nextID.Add(1), stack: make([]uint64, 4)}
-	in.cc.init(in)
+	in.cc.init(in, c.host.watchdog)
 	in.lin.limit = uint64(c.m.MemoryLimit)
 	cfg := c.modCfg.WithStdout(&in.stdout).WithStderr(&in.stderr)
 	if c.m.Capabilities.Clock {
 		cfg = cfg.WithNanosleep(in.sleep)
 	}
-	in.cc.begin(experimental.WithMemoryAllocator(ctx, &in.lin), c.m.Timeout)
+	in.cc.begin(experimental.WithMemoryAllocator(ctx, &in.lin), initTimeout(c.m.Timeout))
 	mod, err := c.host.rt.InstantiateModule(&in.cc, c.compiled.mod, cfg)
 	fired := in.cc.end()
 	if err != nil {
@@ -78,7 +78,7 @@ func newInstance(ctx context.Context, c *core) (*instance, []byte, error) {
 		in.close()
 		return nil, nil, err
 	}
-	desc, gerr, err := in.invoke(ctx, mod.ExportedFunction("fleet_init"), "fleet_init", 0, 0, req)
+	desc, gerr, err := in.call(ctx, initTimeout(c.m.Timeout), mod.ExportedFunction("fleet_init"), "fleet_init", 0, 0, req)
 	if err == nil && gerr != nil {
 		err = fmt.Errorf("plugin %s: %w: fleet_init answered status %d: %s", c.name, ErrInvalidModule, gerr.status, gerr.message)
 	}
@@ -93,8 +93,16 @@ func newInstance(ctx context.Context, c *core) (*instance, []byte, error) {
 // parameters) on input and returns a copy of the result's payload, or the guest's error status, or
 // the failure (after which the instance is dead).
 func (in *instance) invoke(ctx context.Context, fn api.Function, what string, nlead int, lead uint32, input []byte) ([]byte, *guestError, error) {
+	return in.call(ctx, in.core.m.Timeout, fn, what, nlead, lead, input)
+}
+
+// initTimeout is the time an instance has for _initialize and for fleet_init: the call timeout, but
+// at least DefaultTimeout, since a runtime's start-up can take longer than a fast tool's call.
+func initTimeout(timeout time.Duration) time.Duration { return max(timeout, DefaultTimeout) }
+
+func (in *instance) call(ctx context.Context, timeout time.Duration, fn api.Function, what string, nlead int, lead uint32, input []byte) ([]byte, *guestError, error) {
 	in.denied = in.denied[:0]
-	in.cc.begin(ctx, in.core.m.Timeout)
+	in.cc.begin(ctx, timeout)
 	packed, err := in.run(fn, nlead, lead, input)
 	fired := in.cc.end()
 	if err != nil {
@@ -194,7 +202,7 @@ func (in *instance) failure(what string, err error, fired bool) error {
 		cause, timedOut := in.cc.cause()
 		if timedOut {
 			in.crashed = true
-			return fmt.Errorf("%s: %w after %v: %w", prefix, ErrTimeout, c.m.Timeout, context.DeadlineExceeded)
+			return fmt.Errorf("%s: %w after %v: %w", prefix, ErrTimeout, in.cc.timeout, context.DeadlineExceeded)
 		}
 		return ctxError(prefix, cause)
 	}
@@ -226,7 +234,7 @@ func (in *instance) sleep(ns int64) {
 }
 
 func (in *instance) close() {
-	in.cc.timer.Stop()
+	in.cc.release()
 	if in.mod != nil {
 		_ = in.mod.Close(context.Background())
 	}

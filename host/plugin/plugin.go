@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -80,24 +81,26 @@ type Plugin struct {
 
 const closingBit = 1 << 62
 
+// newPlugin checks the compiled module, makes the first instance and builds the plugin from its
+// descriptor. Its errors name the plugin by label.
 func newPlugin(ctx context.Context, h *Host, comp *compiled, label string, m Manifest) (*Plugin, error) {
 	if err := h.checkShape(comp.mod, m.MemoryLimit); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("plugin %s: %w", label, err)
 	}
 	c := &core{host: h, compiled: comp, m: m, grants: m.Capabilities.mask(), name: label,
 		recycleAt: uint32(min(m.MemoryLimit/2, 1<<32-1))}
 	c.log = h.cfg.Logger.With("plugin", label)
 	if err := c.setup(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("plugin %s: %w", label, err)
 	}
-	in, raw, err := newInstance(ctx, c)
+	in, raw, err := newInstance(ctx, c) // its errors start with "plugin LABEL:"
 	if err != nil {
 		return nil, err
 	}
 	p, err := c.describe(raw)
 	if err != nil {
 		in.close()
-		return nil, err
+		return nil, fmt.Errorf("plugin %s: %w", label, err)
 	}
 	in.entry = in.mod.ExportedFunction(c.kind.export)
 	p.sum = hex.EncodeToString(comp.sum[:])
@@ -224,9 +227,11 @@ func (p *Plugin) SHA256() string { return p.sum }
 // Descriptor returns a copy of the plugin's descriptor.
 func (p *Plugin) Descriptor() Descriptor { return p.core.desc.clone() }
 
-// Manifest returns the manifest the plugin runs under, with defaults filled in.
+// Manifest returns the manifest the plugin runs under, with defaults filled in. Its Config map is a
+// shallow copy: do not change the values in it.
 func (p *Plugin) Manifest() Manifest {
 	m := p.core.m
+	m.Config = maps.Clone(m.Config)
 	if m.Capabilities.HTTP != nil {
 		g := *m.Capabilities.HTTP
 		g.Allow = slices.Clone(g.Allow)
