@@ -22,6 +22,7 @@ plugins: $(PLUGINS:%=$(BIN)/plugins/%.wasm)
 $(BIN)/plugins/%.wasm: FORCE
 	@mkdir -p $(BIN)/plugins
 	cd plugins && $(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o ../$@ ./$*
+	@if [ -f plugins/$*/manifest.yaml ]; then cp plugins/$*/manifest.yaml $(BIN)/plugins/$*.yaml; fi
 
 FORCE:
 
