@@ -1,0 +1,187 @@
+// ChatSocket speaks /v1/chat (docs/api.md): it sends runs, cancels and approval answers, hands each
+// run frame over exactly once, and on a lost connection reconnects with backoff and resubscribes
+// every active run from the last seq it handed over ({"type":"resume","runId","after"}).
+
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 5000;
+
+/**
+ * Tracked is what the socket keeps per run: the last seq handed over, the frames already handed
+ * over at that seq (an event may map to several frames that share its seq), and how to start the
+ * run if the server never acknowledged it.
+ */
+class Tracked {
+  constructor(runId, start) {
+    this.runId = runId;
+    this.start = start; // the "run" message, until the server accepts it
+    this.lastSeq = 0;
+    this.atSeq = new Set();
+    this.live = true; // resubscribe on reconnect
+  }
+
+  /** fresh reports whether frame (at seq) was not handed over yet, and records it. */
+  fresh(seq, frame) {
+    if (!Number.isFinite(seq) || seq <= 0) return true; // frames not tied to an event
+    if (seq < this.lastSeq) return false;
+    if (seq > this.lastSeq) {
+      this.lastSeq = seq;
+      this.atSeq.clear();
+    }
+    const key = frameKey(frame);
+    if (this.atSeq.has(key)) return false;
+    this.atSeq.add(key);
+    return true;
+  }
+}
+
+function frameKey(f) {
+  if (!f || typeof f !== 'object') return String(f);
+  return [f.type, f.messageId || '', f.toolCallId || '', f.name || '', f.stepName || ''].join('\u0000');
+}
+
+export class ChatSocket {
+  /**
+   * @param {string} url the /v1/chat address
+   * @param {{frame(runId, seq, frame), protocol(msg), state(state)}} on callbacks: a run frame
+   *   (each once), a protocol message (accepted, error), and the connection state
+   *   ("connecting", "open", "reconnecting", "closed")
+   */
+  constructor(url, on) {
+    this.url = url;
+    this.on = on;
+    this.runs = new Map();
+    this.outbox = [];
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = 0;
+    this.stopped = false;
+  }
+
+  connect() {
+    this.stopped = false;
+    this.on.state(this.attempt ? 'reconnecting' : 'connecting');
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => this.opened(ws);
+    ws.onmessage = (ev) => this.received(ev.data);
+    ws.onclose = () => this.closed(ws);
+  }
+
+  /** close ends the connection for good (no reconnect). */
+  close() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close(1000);
+  }
+
+  /** drop closes the current connection as a network failure would; the socket reconnects. */
+  drop() {
+    if (this.ws) this.ws.close(4000, 'dropped');
+  }
+
+  get open() {
+    return !!this.ws && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** startRun sends {"type":"run",...} with a client-made runId and follows the run. */
+  startRun(msg) {
+    const t = new Tracked(msg.runId, msg);
+    this.runs.set(msg.runId, t);
+    if (this.open) this.ws.send(JSON.stringify(msg));
+  }
+
+  /** follow resubscribes to a run already going (after a page reload, say) from after seq. */
+  follow(runId, after = 0) {
+    const t = new Tracked(runId, null);
+    t.lastSeq = after;
+    this.runs.set(runId, t);
+    if (this.open) this.ws.send(JSON.stringify({ type: 'resume', runId, after }));
+  }
+
+  /** pause stops resubscribing a run that waits for approvals; send() of an answer resumes it. */
+  pause(runId) {
+    const t = this.runs.get(runId);
+    if (t) t.live = false;
+  }
+
+  /** forget stops following a run that ended. */
+  forget(runId) {
+    this.runs.delete(runId);
+  }
+
+  /** lastSeq is the last seq handed over for runId (0 if none). */
+  lastSeq(runId) {
+    const t = this.runs.get(runId);
+    return t ? t.lastSeq : 0;
+  }
+
+  /** send sends a control message (cancel, approve, deny), queueing it while disconnected. */
+  send(msg) {
+    const t = msg.runId && this.runs.get(msg.runId);
+    if (t && (msg.type === 'approve' || msg.type === 'deny')) t.live = true;
+    if (this.open) {
+      this.ws.send(JSON.stringify(msg));
+    } else {
+      this.outbox.push(msg);
+    }
+  }
+
+  opened(ws) {
+    if (ws !== this.ws) return;
+    this.attempt = 0;
+    this.on.state('open');
+    for (const t of this.runs.values()) {
+      if (!t.live) continue;
+      if (t.start && t.lastSeq === 0) {
+        ws.send(JSON.stringify(t.start)); // never acknowledged: the same runId cannot start twice
+      } else {
+        ws.send(JSON.stringify({ type: 'resume', runId: t.runId, after: t.lastSeq }));
+      }
+    }
+    const queued = this.outbox.splice(0);
+    for (const msg of queued) ws.send(JSON.stringify(msg));
+  }
+
+  received(data) {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!msg || typeof msg !== 'object') return;
+    if (msg.frame !== undefined && msg.runId) {
+      const t = this.runs.get(msg.runId);
+      if (t && !t.fresh(Number(msg.seq), msg.frame)) return;
+      if (t) t.start = null;
+      this.on.frame(msg.runId, Number(msg.seq), msg.frame);
+      return;
+    }
+    this.protocol(msg);
+  }
+
+  protocol(msg) {
+    const t = msg.runId && this.runs.get(msg.runId);
+    if (msg.type === 'accepted' && t) t.start = null;
+    if (msg.type === 'error' && msg.code === 'run_exists' && t) {
+      // Our run message reached the server before the connection broke: follow it instead.
+      t.start = null;
+      this.ws.send(JSON.stringify({ type: 'resume', runId: t.runId, after: t.lastSeq }));
+      return;
+    }
+    this.on.protocol(msg);
+  }
+
+  closed(ws) {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    if (this.stopped) {
+      this.on.state('closed');
+      return;
+    }
+    this.on.state('reconnecting');
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    this.attempt++;
+    this.timer = setTimeout(() => this.connect(), base / 2 + Math.random() * (base / 2));
+  }
+}
