@@ -116,9 +116,31 @@ async function openPage(t, { query = '', viewport = { width: 1200, height: 800 }
     sockets.push(ws);
     ws.on('framesent', (f) => sent.push(JSON.parse(f.payload)));
   });
+  t.page = page;
   await page.goto(server.url + '/' + query);
   await ready(page);
   return { context, page, errors, sockets, sent };
+}
+
+/**
+ * scenario is a test whose failure message also shows what the page and the server showed: the
+ * transcript's text, the page's alert and the last lines the server printed.
+ */
+function scenario(name, fn) {
+  test(name, async (t) => {
+    try {
+      await fn(t);
+    } catch (err) {
+      let page = '(no page)';
+      if (t.page && !t.page.isClosed()) {
+        page = await t.page.evaluate(() =>
+          `conn=${document.getElementById('conn').dataset.state} alert=${document.getElementById('alert').textContent}\n` +
+          document.getElementById('transcript').innerText).catch((e) => `(page unreadable: ${e.message})`);
+      }
+      err.message += `\n--- page:\n${page}\n--- server (last lines):\n${server.output.slice(-15).join('\n')}`;
+      throw err;
+    }
+  });
 }
 
 async function ready(page) {
@@ -163,7 +185,7 @@ async function recordLengths(page) {
   });
 }
 
-test('calculator: the tool call streams with its arguments and result, the answer comes from "assistant"', async (t) => {
+scenario('calculator: the tool call streams with its arguments and result, the answer comes from "assistant"', async (t) => {
   const { page, errors } = await openPage(t);
   assert.equal(await page.locator('#workflow').inputValue(), 'assistant', 'the default workflow is preselected');
   await recordLengths(page);
@@ -193,7 +215,7 @@ test('calculator: the tool call streams with its arguments and result, the answe
   await page.screenshot({ path: path.join(ARTIFACTS, 'calculator.png'), fullPage: true });
 });
 
-test('approval: http_fetch waits for a decision, deny lets the run continue without it', async (t) => {
+scenario('approval: http_fetch waits for a decision, deny lets the run continue without it', async (t) => {
   const { page, errors } = await openPage(t, { query: '?workflow=approval' });
   assert.equal(await page.locator('#workflow').inputValue(), 'approval');
   const target = server.url + '/healthz';
@@ -224,7 +246,7 @@ test('approval: http_fetch waits for a decision, deny lets the run continue with
   assert.deepEqual(errors, []);
 });
 
-test('cancel: Stop ends a slow stream and the run shows cancelled', async (t) => {
+scenario('cancel: Stop ends a slow stream and the run shows cancelled', async (t) => {
   const { page, errors } = await openPage(t);
   const all = words(150, 'c');
   await ask(page, 'Say exactly: ' + all.join(' '));
@@ -243,7 +265,7 @@ test('cancel: Stop ends a slow stream and the run shows cancelled', async (t) =>
   assert.deepEqual(errors, []);
 });
 
-test('reconnect: a dropped socket resumes the run from the last seq, no word lost or repeated', async (t) => {
+scenario('reconnect: a dropped socket resumes the run from the last seq, no word lost or repeated', async (t) => {
   const { page, errors, sockets, sent } = await openPage(t);
   const all = words(60, 'r');
   await ask(page, 'Say exactly: ' + all.join(' '));
@@ -262,7 +284,7 @@ test('reconnect: a dropped socket resumes the run from the last seq, no word los
   assert.deepEqual(errors, []);
 });
 
-test('reconnect: going offline mid-stream and back gives the whole text once', async (t) => {
+scenario('reconnect: going offline mid-stream and back gives the whole text once', async (t) => {
   const { page, context, errors, sockets } = await openPage(t);
   const all = words(60, 'o');
   await ask(page, 'Say exactly: ' + all.join(' '));
@@ -277,7 +299,7 @@ test('reconnect: going offline mid-stream and back gives the whole text once', a
   assert.deepEqual(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e.message)), []);
 });
 
-test('reload mid-stream: the page reopens the conversation and follows the run to its end', async (t) => {
+scenario('reload mid-stream: the page reopens the conversation and follows the run to its end', async (t) => {
   const { page, errors } = await openPage(t);
   const all = words(60, 'p');
   const question = 'Say exactly: ' + all.join(' ');
@@ -293,7 +315,7 @@ test('reload mid-stream: the page reopens the conversation and follows the run t
   assert.deepEqual(errors, []);
 });
 
-test('threads: a past conversation is listed and reopens with its messages', async (t) => {
+scenario('threads: a past conversation is listed and reopens with its messages', async (t) => {
   const { page, errors } = await openPage(t);
   await ask(page, 'Say exactly: remember the blue heron');
   await page.locator('.run[data-status="done"]').last().waitFor();
@@ -316,7 +338,7 @@ test('threads: a past conversation is listed and reopens with its messages', asy
   assert.deepEqual(errors, []);
 });
 
-test('escaping: markup in model output shows as text and never runs', async (t) => {
+scenario('escaping: markup in model output shows as text and never runs', async (t) => {
   const { page, errors } = await openPage(t);
   const evil = '<img src=x onerror="window.__pwned=1"><b>bold</b><script>window.__pwned=2</script>';
   await ask(page, 'Say exactly: ' + evil);
@@ -327,7 +349,7 @@ test('escaping: markup in model output shows as text and never runs', async (t) 
   assert.deepEqual(errors, []);
 });
 
-test('narrow screens: the conversation list is a drawer and the chat fits', async (t) => {
+scenario('narrow screens: the conversation list is a drawer and the chat fits', async (t) => {
   const { page, errors } = await openPage(t, { viewport: { width: 390, height: 780 } });
   await ask(page, 'What is 6*7?');
   await page.locator('.run[data-status="done"]').last().waitFor();

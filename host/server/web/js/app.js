@@ -49,7 +49,23 @@ const socket = new ChatSocket(chatURL(), {
 
 function onFrame(runId, seq, frame) {
   const r = state.runs.get(runId);
-  if (r) dispatch(r.view, frame, hooks);
+  if (!r) return;
+  dispatch(r.view, frame, hooks);
+  if (r.view.root.isConnected) follow();
+}
+
+// The transcript follows new output while the reader is at its end, and stays put once they
+// scroll up to read.
+let stick = true;
+let scrollQueued = false;
+
+function follow() {
+  if (!stick || scrollQueued) return;
+  scrollQueued = true;
+  requestAnimationFrame(() => {
+    scrollQueued = false;
+    ui.transcript.scrollTop = ui.transcript.scrollHeight;
+  });
 }
 
 const protocolHandlers = {
@@ -141,7 +157,8 @@ function sendMessage() {
   socket.startRun({ type: 'run', workflow: ui.workflow.value, threadId: state.threadId, message: text, format: 'agui', runId });
   save();
   updateComposer();
-  turn.scrollIntoView({ block: 'end' });
+  stick = true;
+  follow();
 }
 
 function cancelRun() {
@@ -162,8 +179,8 @@ async function refreshThreads() {
   }
 }
 
-/** openThread shows a stored conversation; follow lists runs still going ({runId, after}). */
-async function openThread(id, follow = []) {
+/** openThread shows a stored conversation; going lists its runs still going ({runId}). */
+async function openThread(id, going = []) {
   let data;
   try {
     data = await getThread(id);
@@ -174,20 +191,21 @@ async function openThread(id, follow = []) {
   state.threadId = id;
   clear(ui.transcript);
   ui.transcript.append(ui.empty);
-  const skip = new Set(follow.map((f) => f.runId));
+  const skip = new Set(going.map((f) => f.runId));
   const turns = renderHistory(ui.transcript, data.messages || [], skip);
-  for (const f of follow) {
+  for (const f of going) {
     let turn = turns.get(f.runId);
     if (!turn) ui.transcript.append((turn = el('div', { class: 'turn' })));
     addRun(f.runId, id, turn);
-    socket.follow(f.runId, 0);
+    socket.follow(f.runId);
   }
   ui.empty.hidden = ui.transcript.children.length > 1;
   closeMenu();
   save();
   updateComposer();
   refreshThreads();
-  ui.transcript.lastElementChild?.scrollIntoView({ block: 'end' });
+  stick = true;
+  follow();
 }
 
 function newChat() {
@@ -287,6 +305,10 @@ function wire() {
     updateComposer();
   });
   ui.stop.addEventListener('click', cancelRun);
+  ui.transcript.addEventListener('scroll', () => {
+    const t = ui.transcript;
+    stick = t.scrollHeight - t.scrollTop - t.clientHeight < 60;
+  }, { passive: true });
   ui.newChat.addEventListener('click', newChat);
   ui.workflow.addEventListener('change', () => {
     showWorkflowHint();
@@ -310,8 +332,7 @@ async function main() {
   await loadWorkflows(params.get('workflow') || saved.workflow);
   socket.connect();
   if (saved.threadId) {
-    const follow = (saved.runs || []).filter((r) => r.threadId === saved.threadId);
-    await openThread(saved.threadId, follow);
+    await openThread(saved.threadId, (saved.runs || []).filter((r) => r.threadId === saved.threadId));
   } else {
     refreshThreads();
   }

@@ -34,14 +34,15 @@ export class RunView {
     this.statusText = el('span', { class: 'run-state' }, STATUS_TEXT.starting);
     this.usageText = el('span', { class: 'run-usage' });
     this.statusLine = el('div', { class: 'run-status', role: 'status' }, this.statusText, this.usageText);
-    this.root = el('section', { class: 'run', 'data-run-id': runId, 'data-status': 'starting', 'aria-label': 'Reply' },
-      this.items, this.statusLine);
+    this.root = el('section', { class: 'run', 'data-run-id': runId, 'aria-label': 'Reply' }, this.items, this.statusLine);
+    this.setStatus('starting');
   }
 
   /** setStatus shows the run's state; detail (an error message, say) follows it. */
   setStatus(status, detail = '') {
     this.status = status;
     this.root.dataset.status = status;
+    this.root.setAttribute('aria-busy', String(status === 'running' || status === 'starting'));
     this.statusText.textContent = (STATUS_TEXT[status] || status) + (detail ? ': ' + detail : '');
   }
 
@@ -70,22 +71,16 @@ export class RunView {
     return chip;
   }
 
-  /** step records that agent/node name started (or finished, with status). */
-  step(name, finished, status) {
+  /** step shows that a step (an agent's or a node's turn) started, or ticks it off when it finished. */
+  step(name, finished) {
+    name = name || 'step';
     if (!finished) {
-      this.agent = name || this.agent;
-      this.trail('step', name || 'step').dataset.step = name || '';
+      this.agent = name;
+      this.trail('step', name).dataset.step = name;
       return;
     }
-    const chips = this.items.querySelectorAll('.chip-step');
-    for (let i = chips.length - 1; i >= 0; i--) {
-      if (chips[i].dataset.step === (name || '') && !chips[i].dataset.done) {
-        chips[i].dataset.done = status || 'ok';
-        chips[i].classList.add('done');
-        if (status && status !== 'ok') chips[i].append(' (' + status + ')');
-        break;
-      }
-    }
+    const open = [...this.items.querySelectorAll('.chip-step:not(.done)')].filter((c) => c.dataset.step === name);
+    if (open.length) open[open.length - 1].classList.add('done');
   }
 
   /** route shows a route decision: {kind, from, to[], reason}. */
@@ -201,7 +196,9 @@ export class RunView {
       (a.agent || this.agent || 'The agent') + ' wants to call ' + (a.tool || 'a tool') + '.');
     const box = el('div', { class: 'approval', role: 'group', 'aria-label': 'Approve ' + (a.tool || 'tool call'),
       'data-approval-id': a.id, 'data-status': 'pending' }, note);
-    if (!host && a.arguments !== undefined) box.append(el('pre', { class: 'tool-args' }, pretty(a.arguments)));
+    if (!host && a.arguments !== undefined) {
+      box.append(el('pre', { class: 'tool-args', 'aria-label': 'Arguments' }, pretty(a.arguments)));
+    }
     box.append(el('div', { class: 'approval-actions' }, reason, approveBtn, denyBtn));
     if (host) {
       this.toolState(this.tools.get(a.call_id), 'approval', 'needs approval');

@@ -6,37 +6,37 @@ const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5000;
 
 /**
- * Tracked is what the socket keeps per run: the last seq handed over, the frames already handed
- * over at that seq (an event may map to several frames that share its seq), and how to start the
- * run if the server never acknowledged it.
+ * Tracked is what the socket keeps per run: how far the page has its frames, and how to start the
+ * run if the server never acknowledged it. The server labels each frame with its event's seq and,
+ * on a frame that is not its event's last, with its part (0, 1, ...); "after": 12 means "every
+ * frame of event 12", "after": 12, "part": 0 "the first frame of event 12 only".
  */
 class Tracked {
   constructor(runId, start) {
     this.runId = runId;
     this.start = start; // the "run" message, until the server accepts it
-    this.lastSeq = 0;
-    this.atSeq = new Set();
+    this.seq = 0;
+    this.part = null; // null: every frame of event seq
     this.live = true; // resubscribe on reconnect
   }
 
-  /** fresh reports whether frame (at seq) was not handed over yet, and records it. */
-  fresh(seq, frame) {
-    if (!Number.isFinite(seq) || seq <= 0) return true; // frames not tied to an event
-    if (seq < this.lastSeq) return false;
-    if (seq > this.lastSeq) {
-      this.lastSeq = seq;
-      this.atSeq.clear();
-    }
-    const key = frameKey(frame);
-    if (this.atSeq.has(key)) return false;
-    this.atSeq.add(key);
+  /** fresh reports whether a frame at (seq, part) is past the page's position, and moves it there. */
+  fresh(seq, part) {
+    if (!Number.isFinite(seq) || seq <= 0) return true; // frames tied to no event
+    const p = Number.isInteger(part) ? part : Infinity;
+    const have = this.part === null ? Infinity : this.part;
+    if (seq < this.seq || (seq === this.seq && p <= have)) return false;
+    this.seq = seq;
+    this.part = Number.isInteger(part) ? part : null;
     return true;
   }
-}
 
-function frameKey(f) {
-  if (!f || typeof f !== 'object') return String(f);
-  return [f.type, f.messageId || '', f.toolCallId || '', f.name || '', f.stepName || ''].join('\u0000');
+  /** resume is the message that resubscribes from the page's position. */
+  resume() {
+    const msg = { type: 'resume', runId: this.runId, after: this.seq };
+    if (this.part !== null) msg.part = this.part;
+    return msg;
+  }
 }
 
 export class ChatSocket {
@@ -90,12 +90,11 @@ export class ChatSocket {
     if (this.open) this.ws.send(JSON.stringify(msg));
   }
 
-  /** follow resubscribes to a run already going (after a page reload, say) from after seq. */
-  follow(runId, after = 0) {
+  /** follow subscribes to a run already going (after a page reload, say) from its start. */
+  follow(runId) {
     const t = new Tracked(runId, null);
-    t.lastSeq = after;
     this.runs.set(runId, t);
-    if (this.open) this.ws.send(JSON.stringify({ type: 'resume', runId, after }));
+    if (this.open) this.ws.send(JSON.stringify(t.resume()));
   }
 
   /** pause stops resubscribing a run that waits for approvals; send() of an answer resumes it. */
@@ -107,12 +106,6 @@ export class ChatSocket {
   /** forget stops following a run that ended. */
   forget(runId) {
     this.runs.delete(runId);
-  }
-
-  /** lastSeq is the last seq handed over for runId (0 if none). */
-  lastSeq(runId) {
-    const t = this.runs.get(runId);
-    return t ? t.lastSeq : 0;
   }
 
   /** send sends a control message (cancel, approve, deny), queueing it while disconnected. */
@@ -132,11 +125,8 @@ export class ChatSocket {
     this.on.state('open');
     for (const t of this.runs.values()) {
       if (!t.live) continue;
-      if (t.start && t.lastSeq === 0) {
-        ws.send(JSON.stringify(t.start)); // never acknowledged: the same runId cannot start twice
-      } else {
-        ws.send(JSON.stringify({ type: 'resume', runId: t.runId, after: t.lastSeq }));
-      }
+      // A run never acknowledged is sent again: the same runId cannot start twice.
+      ws.send(JSON.stringify(t.start && t.seq === 0 ? t.start : t.resume()));
     }
     const queued = this.outbox.splice(0);
     for (const msg of queued) ws.send(JSON.stringify(msg));
@@ -152,7 +142,7 @@ export class ChatSocket {
     if (!msg || typeof msg !== 'object') return;
     if (msg.frame !== undefined && msg.runId) {
       const t = this.runs.get(msg.runId);
-      if (t && !t.fresh(Number(msg.seq), msg.frame)) return;
+      if (t && !t.fresh(Number(msg.seq), msg.part)) return;
       if (t) t.start = null;
       this.on.frame(msg.runId, Number(msg.seq), msg.frame);
       return;
@@ -166,7 +156,7 @@ export class ChatSocket {
     if (msg.type === 'error' && msg.code === 'run_exists' && t) {
       // Our run message reached the server before the connection broke: follow it instead.
       t.start = null;
-      this.ws.send(JSON.stringify({ type: 'resume', runId: t.runId, after: t.lastSeq }));
+      this.ws.send(JSON.stringify(t.resume()));
       return;
     }
     this.on.protocol(msg);
