@@ -1,0 +1,252 @@
+package mapping_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/agentfleet/fleet/engine/event"
+	"github.com/agentfleet/fleet/host/mapping"
+	"github.com/agentfleet/fleet/host/plugin"
+)
+
+func evs(types ...event.Type) []event.Event {
+	out := make([]event.Event, len(types))
+	for i, ty := range types {
+		out[i] = event.Event{V: 1, Type: ty, Seq: uint64(10 + i), RunID: "r", ThreadID: "t",
+			Data: event.Unknown{Type: ty, Raw: json.RawMessage(`{}`)}}
+	}
+	return out
+}
+
+func TestParseOutput(t *testing.T) {
+	three := evs("a", "b", "c")
+	for _, tc := range []struct {
+		name, out string
+		state     string
+		seqs      []uint64
+		err       string
+	}{
+		{name: "state only", out: "null", state: "null"},
+		{name: "state and newline", out: "{\"open\":[]}\n", state: `{"open":[]}`},
+		{name: "frames", out: "{}\n0 {\"x\":1}\n0 [2]\n2 \"s\"\n-1 {}\n", state: "{}", seqs: []uint64{10, 10, 12, 0}},
+		{name: "unindexed first", out: "1\n-1 {}\n1 {}", state: "1", seqs: []uint64{0, 11}},
+		{name: "empty", out: "", err: "line 1: the state is not a JSON value"},
+		{name: "bad state", out: "{\n0 {}", err: "line 1"},
+		{name: "no space", out: "null\n0{}", err: `line 2: want "<index> <frame>"`},
+		{name: "index out of range", out: "null\n3 {}", err: `line 2: event index "3" is not -1 or in [0, 3)`},
+		{name: "index below -1", out: "null\n-2 {}", err: "line 2: event index"},
+		{name: "not a number", out: "null\nx {}", err: "line 2: event index"},
+		{name: "bad frame", out: "null\n0 {nope}", err: "line 2: the frame is not a JSON value"},
+		{name: "out of order", out: "null\n2 {}\n1 {}", err: "line 3: event index 1 after 2"},
+		{name: "blank line inside", out: "null\n\n0 {}", err: "line 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state, frames, err := mapping.ParseOutput([]byte(tc.out), three)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || string(state) != tc.state || len(frames) != len(tc.seqs) {
+				t.Fatalf("state %s frames %d err %v", state, len(frames), err)
+			}
+			for i, f := range frames {
+				if f.Seq != tc.seqs[i] || !json.Valid(f.Data) {
+					t.Fatalf("frame %d: %+v", i, f)
+				}
+			}
+		})
+	}
+}
+
+func FuzzParseOutput(f *testing.F) {
+	for _, s := range []string{"null", "{}\n0 {\"a\":1}\n", "1\n-1 []\n2 \"x\"", "\n", "null\n0  {}", "null\n01 {}"} {
+		f.Add([]byte(s))
+	}
+	three := evs("a", "b", "c")
+	f.Fuzz(func(t *testing.T, out []byte) {
+		state, frames, err := mapping.ParseOutput(out, three)
+		if err != nil {
+			return
+		}
+		if !json.Valid(state) {
+			t.Fatalf("state %q accepted", state)
+		}
+		last := uint64(0)
+		for _, fr := range frames {
+			if !json.Valid(fr.Data) || bytes.ContainsAny(fr.Data, "\n") {
+				t.Fatalf("frame %q accepted", fr.Data)
+			}
+			if fr.Seq != 0 {
+				if fr.Seq < last || fr.Seq < 10 || fr.Seq > 12 {
+					t.Fatalf("frame seq %d after %d", fr.Seq, last)
+				}
+				last = fr.Seq
+			}
+		}
+	})
+}
+
+func mapperDescriptor(mapper string) plugin.Descriptor {
+	return plugin.Descriptor{ABIMinor: 1, Name: "upper", Version: "1.0.0", Kind: "mapper", Mapper: json.RawMessage(mapper)}
+}
+
+func TestNewPluginMapper(t *testing.T) {
+	m, err := mapping.NewPluginMapper(plugin.NewRegistry(), mapperDescriptor(`{"format":"vercel","events":["run.started"],`+
+		`"done":"[DONE]","headers":{"x-vercel-ai-ui-message-stream":"v1","Set-Cookie":"a=b","Access-Control-Allow-Origin":"*"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := m.Format()
+	if f.Name != "vercel" || f.ContentType != "text/event-stream" || f.Framing != mapping.FramingSSE || f.Done != "[DONE]" {
+		t.Fatalf("format %+v", f)
+	}
+	if len(f.Headers) != 1 || f.Headers["x-vercel-ai-ui-message-stream"] != "v1" {
+		t.Fatalf("headers %v: only x- headers may pass", f.Headers)
+	}
+	for _, bad := range []string{`{"format":"Bad"}`, `{}`, `[]`, `{"format":"x","framing":3}`} {
+		if _, err := mapping.NewPluginMapper(plugin.NewRegistry(), mapperDescriptor(bad)); err == nil {
+			t.Errorf("descriptor %s accepted", bad)
+		}
+	}
+	if _, err := mapping.NewPluginMapper(plugin.NewRegistry(), plugin.Descriptor{Name: "calc", Kind: "tool"}); err == nil {
+		t.Error("a tool plugin accepted as a mapper")
+	}
+}
+
+// goGuest is a mapper guest written in Go to docs/abi.md section 8: it upper-cases message
+// deltas, keeps the number of events seen as its state, checks the state comes back, and
+// records each call's op and event count.
+type goGuest struct {
+	calls []string
+	fail  string // an op to fail on
+}
+
+func (g *goGuest) call(_ context.Context, input []byte) ([]byte, error) {
+	var req struct {
+		Stream string          `json:"stream"`
+		Op     string          `json:"op"`
+		State  json.RawMessage `json:"state"`
+		Events []event.Event   `json:"events"`
+	}
+	if err := json.Unmarshal(input, &req); err != nil {
+		return nil, err
+	}
+	g.calls = append(g.calls, fmt.Sprintf("%s:%d", req.Op, len(req.Events)))
+	if req.Op == g.fail {
+		return nil, errors.New("guest failed")
+	}
+	var seen int
+	if req.Op != "start" {
+		if err := json.Unmarshal(req.State, &seen); err != nil {
+			return nil, fmt.Errorf("state %s did not come back", req.State)
+		}
+	} else if string(req.State) != "null" {
+		return nil, fmt.Errorf("start with state %s", req.State)
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "%d\n", seen+len(req.Events))
+	for i, e := range req.Events {
+		if d, ok := e.Data.(event.MessageDeltaData); ok {
+			b, _ := json.Marshal(map[string]string{"text": strings.ToUpper(d.Delta)})
+			fmt.Fprintf(&out, "%d %s\n", i, b)
+		}
+	}
+	if req.Op == "end" {
+		fmt.Fprintf(&out, "-1 {\"end\":%d}\n", seen)
+	}
+	return out.Bytes(), nil
+}
+
+func delta(seq uint64, text string) event.Event {
+	return event.Event{V: 1, Type: event.MessageDelta, Seq: seq, RunID: "r", ThreadID: "t",
+		Data: event.MessageDeltaData{MessageID: "m", Delta: text}}
+}
+
+func TestPluginMapperAgainstGoGuest(t *testing.T) {
+	pm, err := mapping.NewPluginMapper(plugin.NewRegistry(), mapperDescriptor(`{"format":"upper","events":["message.delta"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &goGuest{}
+	s := mapping.WithCall(pm, g.call).NewStream("s1")
+	ctx := context.Background()
+	// The run.started event is filtered out (not in "events"), the deltas go through.
+	batch := []event.Event{{V: 1, Type: event.RunStarted, Seq: 1, Data: event.RunStartedData{Workflow: "w"}}, delta(2, "hel"), delta(3, "lo")}
+	fs, err := s.Map(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 2 || fs[0].Seq != 2 || string(fs[0].Data) != `{"text":"HEL"}` || fs[1].Seq != 3 {
+		t.Fatalf("frames %+v", fs)
+	}
+	// A batch of only filtered events makes no call.
+	if fs, err := s.Map(ctx, []event.Event{{V: 1, Type: event.StepStarted, Seq: 4, Data: event.StepStartedData{}}}); err != nil || len(fs) != 0 {
+		t.Fatalf("filtered batch: %v %v", fs, err)
+	}
+	// A batch bigger than MaxBatchBytes is split; the state goes through every call.
+	big := strings.Repeat("x", mapping.MaxBatchBytes/3)
+	fs, err = s.Map(ctx, []event.Event{delta(5, big), delta(6, big), delta(7, big), delta(8, "!")})
+	if err != nil || len(fs) != 4 || fs[3].Seq != 8 {
+		t.Fatalf("big batch: %d frames, %v", len(fs), err)
+	}
+	end, err := s.End(ctx)
+	if err != nil || len(end) != 1 || end[0].Seq != 0 || string(end[0].Data) != `{"end":6}` {
+		t.Fatalf("end: %+v %v", end, err)
+	}
+	if got := strings.Join(g.calls, " "); got != "start:2 events:2 events:2 end:0" {
+		t.Fatalf("calls %s", got)
+	}
+	if more, err := s.End(ctx); more != nil || err != nil {
+		t.Fatalf("second End: %v %v", more, err)
+	}
+}
+
+func TestPluginMapperErrorEndsStream(t *testing.T) {
+	pm, _ := mapping.NewPluginMapper(plugin.NewRegistry(), mapperDescriptor(`{"format":"upper"}`))
+	g := &goGuest{fail: "events"}
+	s := mapping.WithCall(pm, g.call).NewStream("")
+	ctx := context.Background()
+	if _, err := s.Map(ctx, []event.Event{delta(1, "a")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Map(ctx, []event.Event{delta(2, "b")})
+	if !errors.Is(err, mapping.ErrMapper) {
+		t.Fatalf("err %v, want ErrMapper", err)
+	}
+	if _, err2 := s.Map(ctx, []event.Event{delta(3, "c")}); !errors.Is(err2, mapping.ErrMapper) || len(g.calls) != 2 {
+		t.Fatalf("after a failure: %v, %d calls", err2, len(g.calls))
+	}
+}
+
+func TestPluginMapperMalformedOutput(t *testing.T) {
+	pm, _ := mapping.NewPluginMapper(plugin.NewRegistry(), mapperDescriptor(`{"format":"upper"}`))
+	s := mapping.WithCall(pm, func(context.Context, []byte) ([]byte, error) { return []byte("null\n7 {}"), nil }).NewStream("")
+	_, err := s.Map(context.Background(), []event.Event{delta(1, "a")})
+	if !errors.Is(err, mapping.ErrMapper) || !strings.Contains(err.Error(), "event index") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// TestPluginMapperWithoutPlugin: a mapper whose plugin is gone ends its streams with ErrMapper.
+func TestPluginMapperWithoutPlugin(t *testing.T) {
+	pm, _ := mapping.NewPluginMapper(plugin.NewRegistry(), mapperDescriptor(`{"format":"upper"}`))
+	_, err := pm.NewStream("").Map(context.Background(), []event.Event{delta(1, "a")})
+	if !errors.Is(err, mapping.ErrMapper) || !strings.Contains(err.Error(), "not loaded") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// TestPluginMapperEndToEnd maps events through a real mapper plugin in the wazero host.
+func TestPluginMapperEndToEnd(t *testing.T) {
+	// TODO(mapper ABI): host/plugin refuses kind "mapper" (not run yet) and has no Plugin.Map.
+	// When it lands: load host/plugin/testdata/mapper (or plugins/agui) into a Registry, look
+	// the format up through mapping.NewRegistry, and map a recorded run's events.
+	t.Skip("host/plugin does not run mapper plugins yet (Plugin.Map is being added)")
+}
