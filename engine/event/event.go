@@ -15,6 +15,7 @@ package event
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -101,26 +102,7 @@ type envelope struct {
 }
 
 // MarshalJSON writes the event in its version-1 JSON form.
-func (e Event) MarshalJSON() ([]byte, error) {
-	var data json.RawMessage = []byte("{}")
-	if e.Data != nil {
-		b, err := json.Marshal(e.Data)
-		if err != nil {
-			return nil, fmt.Errorf("event %s: %w", e.Type, err)
-		}
-		data = b
-	}
-	typ := e.Type
-	if typ == "" && e.Data != nil {
-		typ = e.Data.EventType()
-	}
-	v := e.V
-	if v == 0 {
-		v = Version
-	}
-	return json.Marshal(envelope{V: v, Type: typ, Seq: e.Seq, RunID: e.RunID, ThreadID: e.ThreadID,
-		Time: e.Time, Node: e.Node, Agent: e.Agent, Path: e.Path, Data: data})
-}
+func (e Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(make([]byte, 0, 256)) }
 
 // UnmarshalJSON reads an event, decoding Data by Type. Unknown types decode to [Unknown].
 func (e *Event) UnmarshalJSON(b []byte) error {
@@ -146,3 +128,83 @@ func (t Type) Terminal() bool {
 // Pause reports whether t ends the current stretch of a run's stream: a terminal type or
 // [RunInterrupted].
 func (t Type) Pause() bool { return t.Terminal() || t == RunInterrupted }
+
+// AppendJSON appends the event's JSON form to b. It writes the envelope by hand (the same bytes
+// encoding/json would, without its reflection and the compaction pass over the payload) and the
+// hottest payloads too; MarshalJSON uses it.
+func (e Event) AppendJSON(b []byte) ([]byte, error) {
+	typ := e.Type
+	if typ == "" && e.Data != nil {
+		typ = e.Data.EventType()
+	}
+	v := e.V
+	if v == 0 {
+		v = Version
+	}
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(v), 10)
+	b = append(b, `,"type":`...)
+	b = appendString(b, string(typ))
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"run_id":`...)
+	b = appendString(b, e.RunID)
+	b = append(b, `,"thread_id":`...)
+	b = appendString(b, e.ThreadID)
+	b = append(b, `,"time":"`...)
+	b = e.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	for _, f := range [...]struct{ key, val string }{{`,"node":`, e.Node}, {`,"agent":`, e.Agent}, {`,"path":`, e.Path}} {
+		if f.val != "" {
+			b = append(b, f.key...)
+			b = appendString(b, f.val)
+		}
+	}
+	b = append(b, `,"data":`...)
+	b, err := appendPayload(b, e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", typ, err)
+	}
+	return append(b, '}'), nil
+}
+
+// appendPayload writes the payload; the per-token types by hand, the rest with encoding/json.
+func appendPayload(b []byte, p Payload) ([]byte, error) {
+	switch d := p.(type) {
+	case nil:
+		return append(b, "{}"...), nil
+	case MessageDeltaData:
+		return appendDelta(b, `{"message_id":`, d.MessageID, d.Delta), nil
+	case ReasoningDeltaData:
+		return appendDelta(b, `{"message_id":`, d.MessageID, d.Delta), nil
+	case ToolArgsData:
+		return appendDelta(b, `{"call_id":`, d.CallID, d.Delta), nil
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, data...), nil
+}
+
+func appendDelta(b []byte, head, id, delta string) []byte {
+	b = append(b, head...)
+	b = appendString(b, id)
+	b = append(b, `,"delta":`...)
+	b = appendString(b, delta)
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string, escaped exactly as encoding/json does (including its
+// HTML-safe escapes of <, > and &, and of U+2028 and U+2029).
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}

@@ -188,3 +188,59 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendJSONMatchesEncodingJSON checks the hand-written encoder against encoding/json's
+// output for the same envelope, on tricky strings.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	type env struct {
+		V        int             `json:"v"`
+		Type     event.Type      `json:"type"`
+		Seq      uint64          `json:"seq"`
+		RunID    string          `json:"run_id"`
+		ThreadID string          `json:"thread_id"`
+		Time     time.Time       `json:"time"`
+		Node     string          `json:"node,omitempty"`
+		Agent    string          `json:"agent,omitempty"`
+		Path     string          `json:"path,omitempty"`
+		Data     json.RawMessage `json:"data"`
+	}
+	for _, s := range []string{"", "plain", "quote\"back\\slash", "tab\tnl\n", "<html>&", "é ünïcode ✓", "\u2028\u2029", "\x00\x1f", string([]byte{0xff, 'a'})} {
+		for _, p := range []event.Payload{event.MessageDeltaData{MessageID: s, Delta: s}, event.ToolArgsData{CallID: "c", Delta: s},
+			event.RunStartedData{Workflow: s, Input: s}} {
+			e := event.Event{Seq: 9, RunID: s, ThreadID: "t", Time: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC), Node: s, Path: "p", Data: p}
+			got, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := json.Marshal(p)
+			want, _ := json.Marshal(env{V: 1, Type: p.EventType(), Seq: 9, RunID: s, ThreadID: "t", Time: e.Time, Node: s, Path: "p", Data: data})
+			if !bytes.Equal(got, want) {
+				t.Fatalf("for %q:\n got %s\nwant %s", s, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkMarshalDelta(b *testing.B) {
+	e := event.Event{Seq: 1234, RunID: "run_abcdefghijklmnopqrst", ThreadID: "thr_abcdefghijklmnopqrst", Time: time.Now().UTC(),
+		Node: "writer", Agent: "writer", Path: "writer", Data: event.MessageDeltaData{MessageID: "msg_abcdefghijklmnopqrst", Delta: "hello "}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendDelta(b *testing.B) {
+	e := event.Event{Seq: 1234, RunID: "run_abcdefghijklmnopqrst", ThreadID: "thr_abcdefghijklmnopqrst", Time: time.Now().UTC(),
+		Node: "writer", Agent: "writer", Path: "writer", Data: event.MessageDeltaData{MessageID: "msg_abcdefghijklmnopqrst", Delta: "hello "}}
+	b.ReportAllocs()
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		var err error
+		if buf, err = e.AppendJSON(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -71,7 +71,7 @@ func encodeEvent(e event.Event) (eventRow, error) {
 		return eventRow{}, fmt.Errorf("event seq %d out of range", e.Seq)
 	}
 	e.Type = typ
-	b, err := json.Marshal(e)
+	b, err := e.AppendJSON(make([]byte, 0, 256))
 	if err != nil {
 		return eventRow{}, fmt.Errorf("event seq %d: %w", e.Seq, err)
 	}
