@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,7 @@ const (
 
 // callCtx is the context an instance runs its guest under. It is made once per instance and reused
 // by every call, so that a call allocates no context and reads no clock: its Done channel closes
-// when the host's watchdog finds the call past its deadline epoch, or when the caller's context ends
+// when the host's watchdog finds the call past its deadline, or when the caller's context ends
 // (watched with context.AfterFunc, only when the caller's context can end). wazero, built with
 // WithCloseOnContextDone, watches Done and stops the guest at its next loop back-edge or call.
 //
@@ -30,11 +31,12 @@ type callCtx struct {
 	w      *watchdog
 	parent context.Context
 	// state is stateIdle, stateRunning or stateFired plus stateCall times the call count; deadline
-	// is the current call's deadline epoch. Both are shared with the watchdog.
+	// is 0, deadlineSeen, or the current call's deadline in nanoseconds since clockBase, set by the
+	// watchdog. Both are shared with the watchdog.
 	state    atomic.Uint64
 	deadline atomic.Int64
-	// timeout is the current call's timeout, for its error message.
-	timeout time.Duration
+	// timeout is the current call's timeout, shared with the watchdog.
+	timeout atomic.Int64
 	done    chan struct{}
 	// stopParent unregisters the AfterFunc on parent; nil when parent cannot end.
 	stopParent func() bool
@@ -53,10 +55,14 @@ func (c *callCtx) init(inst *instance, w *watchdog) {
 	w.add(c)
 }
 
-// Deadline returns the current call's deadline: the caller's, or the timeout's if sooner (to the
-// watchdog's tick). It reads the clock, so only host functions call it.
+// Deadline returns the current call's deadline: the caller's, or the timeout's if sooner. Before the
+// watchdog has set the timeout's deadline it answers now plus the timeout, a little later than the
+// watchdog will. It reads the clock, so only host functions call it.
 func (c *callCtx) Deadline() (time.Time, bool) {
-	d := time.Now().Add(time.Duration(c.deadline.Load()-c.w.epoch.Load()) * watchdogTick)
+	d := time.Now().Add(time.Duration(c.timeout.Load()))
+	if ns := c.deadline.Load(); ns > 0 {
+		d = clockBase.Add(time.Duration(ns))
+	}
 	if pd, ok := c.parent.Deadline(); ok && pd.Before(d) {
 		d = pd
 	}
@@ -87,8 +93,9 @@ func (c *callCtx) fire(err error, timer bool) {
 
 // begin arms the context for a call under parent with the given timeout.
 func (c *callCtx) begin(parent context.Context, timeout time.Duration) {
-	c.parent, c.timeout = parent, timeout
-	c.deadline.Store(c.w.epoch.Load() + ticks(timeout))
+	c.parent = parent
+	c.timeout.Store(int64(timeout))
+	c.deadline.Store(0)
 	c.state.Store(c.state.Load()&^stateMask + stateCall + stateRunning)
 	c.w.enter()
 	if parent.Done() != nil {
@@ -123,10 +130,31 @@ func (c *callCtx) release() { c.w.remove(c) }
 
 // detached returns a standard context for host work that may hand it to other goroutines (HTTP, a
 // KV store): it ends with the current call but does not refer to the reused callCtx, so goroutines
-// outliving the call never race with the next one.
+// outliving the call never race with the next one. If the host work runs into the call's deadline
+// first, the call is stopped as timed out at once rather than when the watchdog next looks, so
+// that a guest blocked in a host call always ends with ErrTimeout.
 func (c *callCtx) detached() (context.Context, context.CancelFunc) {
 	deadline, _ := c.Deadline()
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(c.parent), deadline)
 	stop := context.AfterFunc(c, cancel)
-	return ctx, func() { stop(); cancel() }
+	return ctx, func() {
+		if stop() && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.expire()
+		}
+		cancel()
+	}
+}
+
+// expire fires the running call as past its deadline: the caller's, when the caller's context is
+// done, or else the timeout's.
+func (c *callCtx) expire() {
+	s := c.state.Load()
+	if s&stateMask != stateRunning || !c.state.CompareAndSwap(s, s-stateRunning+stateFired) {
+		return
+	}
+	if err := c.parent.Err(); err != nil {
+		c.fire(err, false)
+		return
+	}
+	c.fire(context.DeadlineExceeded, true)
 }

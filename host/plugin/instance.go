@@ -62,12 +62,8 @@ func newInstance(ctx context.Context, c *core) (*instance, []byte, error) {
 	}
 	in.cc.begin(experimental.WithMemoryAllocator(ctx, &in.lin), initTimeout(c.m.Timeout))
 	mod, err := c.host.rt.InstantiateModule(&in.cc, c.compiled.mod, cfg)
-	fired := in.cc.end()
-	if err != nil {
-		return nil, nil, in.failure("_initialize", err, fired)
-	}
-	in.mod = mod
-	if fired {
+	in.mod = mod // nil when instantiation failed (wazero closes what it made)
+	if fired := in.cc.end(); err != nil || fired {
 		in.close()
 		return nil, nil, in.failure("_initialize", err, fired)
 	}
@@ -104,12 +100,10 @@ func (in *instance) call(ctx context.Context, timeout time.Duration, fn api.Func
 	in.denied = in.denied[:0]
 	in.cc.begin(ctx, timeout)
 	packed, err := in.run(fn, nlead, lead, input)
-	fired := in.cc.end()
-	if err != nil {
+	// A call whose context fired has failed, even if the guest returned before wazero stopped it:
+	// its deadline passed or its caller gave up.
+	if fired := in.cc.end(); err != nil || fired {
 		return nil, nil, in.failure(what, err, fired)
-	}
-	if fired {
-		in.dead = true // it finished, but its context fired on the way out: do not reuse it
 	}
 	return in.result(what, packed)
 }
@@ -202,7 +196,7 @@ func (in *instance) failure(what string, err error, fired bool) error {
 		cause, timedOut := in.cc.cause()
 		if timedOut {
 			in.crashed = true
-			return fmt.Errorf("%s: %w after %v: %w", prefix, ErrTimeout, in.cc.timeout, context.DeadlineExceeded)
+			return fmt.Errorf("%s: %w after %v: %w", prefix, ErrTimeout, time.Duration(in.cc.timeout.Load()), context.DeadlineExceeded)
 		}
 		return ctxError(prefix, cause)
 	}

@@ -67,6 +67,11 @@ func newTestHost(t testing.TB, cfg Config) (*Host, *logBuffer) {
 		if err := h.Close(context.Background()); err != nil {
 			t.Errorf("closing host: %v", err)
 		}
+		h.watchdog.mu.Lock()
+		defer h.watchdog.mu.Unlock()
+		if n := len(h.watchdog.watched); n != 0 {
+			t.Errorf("%d instances still watched after the host closed", n)
+		}
 	})
 	return h, logs
 }

@@ -268,11 +268,15 @@ func (p *Plugin) call(ctx context.Context, tool string, args []byte) ([]byte, er
 	if isEmpty(args) {
 		args = nil // (0, 0): the guest reads it as {}
 	}
-	out, gerr, err := p.do(ctx, t.what, 1, t.index, args)
-	if err != nil || gerr == nil {
-		return out, err
+	r := p.do(ctx, t.what, 1, t.index, args)
+	err := r.err
+	if err == nil && r.gerr != nil {
+		err = p.toolError(tool, r.gerr)
 	}
-	return nil, p.toolError(tool, gerr)
+	if err != nil && len(r.denied) > 0 {
+		err = &deniedError{err: err, denied: r.denied}
+	}
+	return r.out, err
 }
 
 // toolError maps a guest's error status to the error Call returns.
@@ -290,38 +294,41 @@ func (p *Plugin) toolError(tool string, g *guestError) error {
 // badRequestErrors maps the codes of status 2 to sentinels.
 var badRequestErrors = map[string]error{"unknown_tool": ErrToolNotFound, "invalid_arguments": ErrInvalidArguments}
 
+// outcome is the result of one export call: the payload, or the guest's error status, or the
+// failure, and the capability denials seen during the call.
+type outcome struct {
+	out    []byte
+	gerr   *guestError
+	err    error
+	denied []string
+}
+
 // do runs one export call on a pooled instance: the kind-neutral part of every call. It applies the
-// back-off, records crashes, and joins capability denials to a failed call's error.
-func (p *Plugin) do(ctx context.Context, what string, nlead int, lead uint32, input []byte) ([]byte, *guestError, error) {
+// back-off and records crashes; the caller turns the outcome into its kind's errors.
+func (p *Plugin) do(ctx context.Context, what string, nlead int, lead uint32, input []byte) outcome {
 	if err := p.available(); err != nil {
-		return nil, nil, err
+		return outcome{err: err}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, ctxError("plugin "+p.core.name+": "+what, err)
+		return outcome{err: ctxError("plugin "+p.core.name+": "+what, err)}
 	}
 	in, err := p.pool.get(ctx, p.newInstance)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, ctxError("plugin "+p.core.name+": "+what+": waiting for an instance", ctx.Err())
+			return outcome{err: ctxError("plugin "+p.core.name+": "+what+": waiting for an instance", ctx.Err())}
 		}
 		p.record(true)
-		return nil, nil, err
+		return outcome{err: err}
 	}
-	out, gerr, err := in.invoke(ctx, in.entry, what, nlead, lead, input)
-	var denied []string
+	var r outcome
+	r.out, r.gerr, r.err = in.invoke(ctx, in.entry, what, nlead, lead, input)
 	if len(in.denied) > 0 {
-		denied = slices.Clone(in.denied)
+		r.denied = slices.Clone(in.denied)
 	}
 	crashed := in.crashed
 	p.pool.put(in)
 	p.record(crashed)
-	if denied != nil && (err != nil || gerr != nil) {
-		if err == nil {
-			err, gerr = p.toolError(strings.TrimPrefix(what, "fleet_call tool "), gerr), nil
-		}
-		err = &deniedError{err: err, denied: denied}
-	}
-	return out, gerr, err
+	return r
 }
 
 // available fails fast while the plugin is backed off.

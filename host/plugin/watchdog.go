@@ -7,19 +7,22 @@ import (
 	"time"
 )
 
-// watchdogTick is the watchdog's period: a call's timeout fires between timeout and timeout plus
-// one tick after the call began.
+// watchdogTick is the watchdog's period. A call's timeout fires between timeout and timeout plus
+// two ticks after the call began (more if the watchdog goroutine is starved), never before.
 const watchdogTick = 10 * time.Millisecond
 
 // watchdogIdle is how long the watchdog keeps ticking after the last call ended before it sleeps.
 const watchdogIdle = time.Second
 
-// watchdog enforces call timeouts for every instance of a host with one goroutine and an epoch
-// counter, so that a call reads no clock and arms no timer: it only stores its deadline epoch. Each
-// tick advances the epoch and fires the contexts of running calls whose deadline epoch has come.
-// It sleeps when no call has run for watchdogIdle and wakes with the next call.
+// deadlineSeen marks a call the watchdog has seen running but not yet given a deadline.
+const deadlineSeen = -1
+
+// watchdog enforces call timeouts for every instance of a host with one goroutine, so that a call
+// reads no clock and arms no timer. A call only marks its context running; the first tick that sees
+// it marks it seen, the next sets its deadline to that tick's time plus the timeout (so the deadline
+// is never before the call began plus the timeout), and a later tick past the deadline fires it. It
+// sleeps when no call has run for watchdogIdle and wakes with the next call.
 type watchdog struct {
-	epoch    atomic.Int64
 	running  atomic.Int64
 	sleeping atomic.Bool
 	wake     chan struct{}
@@ -30,17 +33,15 @@ type watchdog struct {
 	watched map[*callCtx]struct{}
 }
 
+// clockBase is the origin of the watchdog's deadlines.
+var clockBase = time.Now()
+
 func newWatchdog() *watchdog {
 	w := &watchdog{wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
 		watched: map[*callCtx]struct{}{}}
 	w.sleeping.Store(true)
 	go w.run()
 	return w
-}
-
-// ticks returns how many epochs a timeout spans, rounded up, plus one for the epoch in progress.
-func ticks(timeout time.Duration) int64 {
-	return int64((timeout+watchdogTick-1)/watchdogTick) + 1
 }
 
 func (w *watchdog) add(c *callCtx) {
@@ -85,7 +86,7 @@ func (w *watchdog) run() {
 			return
 		case <-t.C:
 		}
-		w.check(w.epoch.Add(1))
+		w.check(int64(time.Since(clockBase)))
 		if w.running.Load() > 0 {
 			idle = 0
 		} else if idle++; idle >= int(watchdogIdle/watchdogTick) {
@@ -112,13 +113,24 @@ func (w *watchdog) sleep(t *time.Ticker) bool {
 	return true
 }
 
-// check fires the running calls whose deadline epoch has come.
-func (w *watchdog) check(epoch int64) {
+// check advances every running call one step: seen, then given a deadline, then fired once now
+// is past it. now is this tick's time since clockBase.
+func (w *watchdog) check(now int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for c := range w.watched {
 		s := c.state.Load()
-		if s&stateMask == stateRunning && epoch >= c.deadline.Load() && c.state.CompareAndSwap(s, s-stateRunning+stateFired) {
+		if s&stateMask != stateRunning {
+			continue
+		}
+		// A call that ended and another that began since s was read have reset deadline to 0
+		// and changed state, so neither step below can apply s's verdict to the new call.
+		switch d := c.deadline.Load(); {
+		case d == 0:
+			c.deadline.CompareAndSwap(0, deadlineSeen)
+		case d == deadlineSeen:
+			c.deadline.CompareAndSwap(deadlineSeen, now+c.timeout.Load())
+		case now >= d && c.state.CompareAndSwap(s, s-stateRunning+stateFired):
 			c.fire(context.DeadlineExceeded, true)
 		}
 	}

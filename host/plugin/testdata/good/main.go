@@ -47,7 +47,7 @@ var tools = []guest.Tool{
 	{Name: "exit", Description: "Calls os.Exit(3).", Fn: func([]byte) int64 { os.Exit(3); return 0 }},
 	{Name: "spin", Description: "Loops forever.", Fn: spin},
 	{Name: "grow", Description: "Allocates without bound.", Fn: grow},
-	{Name: "alloc", Description: "Allocates and touches mb MiB, keeps it until the next call, answers {}.", Fn: alloc},
+	{Name: "alloc", Description: "Allocates mb MiB, touches each page, keeps it until the next call, answers {}.", Fn: alloc},
 	{Name: "big", Description: "Answers a JSON string of n bytes.", Fn: big},
 	{Name: "sleep", Description: "Sleeps ms milliseconds with time.Sleep.", Fn: sleep},
 	{Name: "clock", Description: "Reads the wall clock.", Fn: clock},
@@ -123,8 +123,8 @@ func alloc(args []byte) int64 {
 	var a struct{ MB int }
 	decode(args, &a)
 	kept = make([]byte, a.MB<<20)
-	for i := range kept {
-		kept[i] = byte(i)
+	for i := 0; i < len(kept); i += 4096 {
+		kept[i] = 1
 	}
 	return guest.Pack(noopResult)
 }
