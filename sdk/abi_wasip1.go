@@ -9,7 +9,7 @@ import (
 )
 
 // The guest side of ABI v1: exports the host calls and the two fleet_v1 imports. Everything here is
-// kind-neutral except fleetCall; a mapper kind adds its own export beside it.
+// kind-neutral except fleetCall (tools) and fleetMap (mappers).
 
 //go:wasmimport fleet_v1 host_call
 func fleetHostCall(capID, op uint32, ptr unsafe.Pointer, n uint32) uint64
@@ -94,6 +94,24 @@ func fleetCall(tool, ptr, n uint32) uint64 {
 		out.fail(statusBadRequest, CodeBadMessage, "sdk: no plugin registered (call sdk.Register in an init function)")
 	default:
 		p.call(context.Background(), int(tool), in, out)
+	}
+	return pack()
+}
+
+// fleetMap maps one batch of events of one stream (ABI 1.1, section 8). A tool plugin answers
+// status 2 with code unsupported.
+//
+//go:wasmexport fleet_map
+func fleetMap(ptr, n uint32) uint64 {
+	in, ok := takeInput(ptr, n)
+	p := registered.Load()
+	switch {
+	case !ok:
+		out.fail(statusBadRequest, CodeBadMessage, "sdk: map input is not the region fleet_alloc returned")
+	case p == nil:
+		out.fail(statusBadRequest, CodeBadMessage, "sdk: no plugin registered (call sdk.RegisterMapper in an init function)")
+	default:
+		p.mapBatch(context.Background(), in, out)
 	}
 	return pack()
 }

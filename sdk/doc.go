@@ -1,5 +1,6 @@
 // Package sdk is the Go guest SDK for Fleet plugins: it implements the guest side of the Fleet plugin
-// ABI v1 (docs/abi.md) so that a plugin author writes plain Go functions and never touches pointers.
+// ABI v1 (docs/abi.md), for tool plugins (1.0) and mapper plugins (1.1), so that a plugin author
+// writes plain Go functions and never touches pointers.
 //
 // A tool plugin is a main package built as a WebAssembly reactor:
 //
@@ -41,6 +42,36 @@
 // functions: Log, Config, Fetch, KVGet and friends. They return errors matching ErrDenied, ErrNotFound
 // and ErrUnsupported.
 //
+// # Mapper plugins
+//
+// A mapper plugin (ABI 1.1) turns the engine's events into the frames of a wire format (AG-UI, the
+// Vercel AI SDK UI message stream...), one stream at a time. It registers a Mapper with
+// RegisterMapper: the format, a dispatch table from event type to Handler, optional Start and End
+// hooks, and a state type S of its own, which the SDK decodes before each batch and encodes after it
+// (the host keeps it between batches; implement StateCodec to avoid encoding/json):
+//
+//	type state struct{ Open []string }
+//
+//	func init() {
+//		sdk.RegisterMapper(sdk.Mapper[state]{
+//			Name:   "lines",
+//			Format: sdk.Format{Name: "lines", Framing: sdk.FramingNDJSON},
+//			Handlers: map[string]sdk.Handler[state]{
+//				sdk.EventMessageDelta: func(out *sdk.Frames, s *state, e *sdk.Event) error {
+//					d := e.MessageDelta()
+//					out.Frame().String("id", d.MessageID).String("text", d.Delta).End()
+//					return nil
+//				},
+//			},
+//		})
+//	}
+//
+// Events arrive as Event values whose envelope is decoded and whose payload is decoded on demand by
+// the method named after its type (e.MessageDelta(), e.ToolResult()...). Frames are written with
+// JSON, an append-based writer. Neither uses reflection or encoding/json: inside WebAssembly they are
+// what makes a mapper fast (see the benchmarks of plugins/agui). InvokeMap runs a batch in-process
+// through the same code as fleet_map, for golden tests.
+//
 // # Testing without WebAssembly
 //
 // On every other platform the package compiles and works in-process, so tool logic is unit-tested with
@@ -52,5 +83,6 @@
 //
 // The SDK keeps one input buffer (handed to the host by fleet_alloc) and one output buffer per
 // instance and reuses both from call to call; buffers above 1 MiB are released after use. Arguments a
-// raw tool receives alias the input buffer and are valid only until the tool returns.
+// raw tool receives alias the input buffer and are valid only until the tool returns; so do the
+// strings of the events a mapper's handlers receive (see Event).
 package sdk

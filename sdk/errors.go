@@ -69,6 +69,7 @@ var kindByStatus = map[byte]map[string]error{
 		CodeUnknownTool:      ErrUnknownTool,
 		CodeInvalidArguments: ErrInvalidArguments,
 		CodeUnsupported:      ErrUnsupported,
+		CodeBadMessage:       ErrBadMessage,
 	},
 }
 

@@ -56,6 +56,8 @@ type plugin struct {
 	descriptor []byte
 	tools      []Tool
 	byName     map[string]int
+	// mapper serves fleet_map; nil for a tool plugin.
+	mapper mapRunner
 }
 
 // registered is the plugin Register installed; nil before.
@@ -83,13 +85,14 @@ type descriptorTool struct {
 }
 
 type descriptorJSON struct {
-	ABIMinor     int              `json:"abi_minor"`
-	Name         string           `json:"name"`
-	Version      string           `json:"version"`
-	Kind         string           `json:"kind"`
-	Description  string           `json:"description,omitempty"`
-	Capabilities []Capability     `json:"capabilities"`
-	Tools        []descriptorTool `json:"tools,omitempty"`
+	ABIMinor     int               `json:"abi_minor"`
+	Name         string            `json:"name"`
+	Version      string            `json:"version"`
+	Kind         string            `json:"kind"`
+	Description  string            `json:"description,omitempty"`
+	Capabilities []Capability      `json:"capabilities"`
+	Tools        []descriptorTool  `json:"tools,omitempty"`
+	Mapper       *mapperDescriptor `json:"mapper,omitempty"`
 }
 
 func newPlugin(p Plugin) (*plugin, error) {
@@ -194,6 +197,15 @@ func (p *plugin) call(ctx context.Context, idx int, args []byte, r *response) {
 		return
 	}
 	r.ok(v)
+}
+
+// mapBatch answers fleet_map: the registered mapper's batch, or status 2 for a tool plugin.
+func (p *plugin) mapBatch(ctx context.Context, in []byte, r *response) {
+	if p.mapper == nil {
+		r.fail(statusBadRequest, CodeUnsupported, fmt.Sprintf("sdk: plugin %q is a tool plugin; it has no mapper", p.name))
+		return
+	}
+	p.mapper.mapBatch(ctx, in, r)
 }
 
 // Invoke runs the registered tool named tool on the JSON arguments args, in-process, through exactly
