@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/agentfleet/fleet v0.0.0-00010101000000-000000000000
 	github.com/agentfleet/fleet/sdk v0.0.0
+	github.com/tetratelabs/wazero v1.12.0
 	github.com/tidwall/gjson v1.20.4
 	github.com/tidwall/sjson v1.2.10
 	go.uber.org/goleak v1.3.0
@@ -14,7 +15,6 @@ require (
 require (
 	github.com/goccy/go-yaml v1.19.2 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
-	github.com/tetratelabs/wazero v1.12.0 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.3.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
