@@ -83,7 +83,7 @@ func BenchmarkMapRatio(b *testing.B) {
 // events under a type the mapper does not handle (parsing the envelopes only), and the real
 // events (plus decoding payloads and writing frames).
 func BenchmarkMapParts(b *testing.B) {
-	evs := mappertest.BenchLog(b, "testdata/panel.events.ndjson", 2)[1:benchBatch+1]
+	evs := mappertest.BenchLog(b, "testdata/panel.events.ndjson", 2)[1 : benchBatch+1]
 	unknown := make([]json.RawMessage, len(evs))
 	for i, e := range evs {
 		var m map[string]json.RawMessage

@@ -135,8 +135,8 @@ func checkOutcome(raw json.RawMessage) error {
 // verifier follows a stream's order as @ag-ui/client's verifyEvents does, plus the reasoning spans.
 type verifier struct {
 	first, running, finished, errored bool
-	messages, tools, steps, reasoning  map[string]bool
-	reasoningMsgs                      map[string]bool
+	messages, tools, steps, reasoning map[string]bool
+	reasoningMsgs                     map[string]bool
 }
 
 func newVerifier() *verifier {

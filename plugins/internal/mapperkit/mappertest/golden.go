@@ -26,7 +26,9 @@ var update = flag.Bool("update", false, "rewrite the golden files from the mappe
 type MapFunc func(ctx context.Context, request []byte) ([]byte, error)
 
 // Native is the registered mapper, in-process, through the SDK's fleet_map dispatch.
-func Native(ctx context.Context, request []byte) ([]byte, error) { return sdk.InvokeMapRaw(ctx, request) }
+func Native(ctx context.Context, request []byte) ([]byte, error) {
+	return sdk.InvokeMapRaw(ctx, request)
+}
 
 // ReadEvents reads an NDJSON engine event log (blank lines ignored).
 func ReadEvents(tb testing.TB, path string) []json.RawMessage {
