@@ -26,8 +26,10 @@ type Config struct {
 	CompilationWorkers int
 	// HTTPMaxBytes is the default and ceiling of the body size an http fetch reads. Default 1 MiB.
 	HTTPMaxBytes int64
-	// Backoff is the first back-off period of a plugin that crashed on backoffAfter consecutive
-	// calls; it doubles with each further crash up to a minute. Default 100 ms.
+	// Backoff is the first back-off period of a plugin that crashed (trapped, ran out of memory,
+	// timed out or broke the ABI) on 3 consecutive calls: calls fail with ErrUnavailable for that
+	// long, then the period doubles with each further crash, up to a minute; a call that does not
+	// crash resets it. Default 100 ms.
 	Backoff time.Duration
 }
 
