@@ -3,8 +3,11 @@
 //
 // A generated tool plugin is a Go module with one example tool, a native test (through sdk.Invoke), a
 // test that builds the plugin as WebAssembly and calls it in Fleet's real plugin host (through
-// sdk/plugintest), a Makefile with build and test targets and a README. Its go.mod points the Fleet
-// modules at a local Fleet checkout with replace directives, so it builds without a published release.
+// sdk/plugintest), a Makefile with build and test targets and a README. A generated mapper plugin has
+// an example mapping of message events to a line format of its own, a native test of a short stream
+// (through sdk.InvokeMapRaw) and a test that builds it and maps the same stream in the real plugin
+// host (skipped while the host does not run mapper plugins). Its go.mod points the Fleet modules at a
+// local Fleet checkout with replace directives, so it builds without a published release.
 package scaffold
 
 import (
@@ -22,7 +25,7 @@ import (
 // Kinds of plugin Generate can write.
 const (
 	KindTool   = "tool"   // a tool plugin (ABI 1.0): the default
-	KindMapper = "mapper" // an event mapper (ABI 1.1): reserved, not generated yet
+	KindMapper = "mapper" // an event mapper (ABI 1.1)
 )
 
 // Errors Generate returns; each is wrapped with the details.
@@ -39,7 +42,7 @@ var (
 
 // Options configure Generate.
 type Options struct {
-	// Kind is the kind of plugin: KindTool (the default when empty). KindMapper is reserved.
+	// Kind is the kind of plugin: KindTool (the default when empty) or KindMapper.
 	Kind string
 	// FleetPath is the local Fleet checkout the generated go.mod points at (the directory holding
 	// Fleet's go.mod, sdk/ and sdk/plugintest/). Required; it is made absolute.
@@ -54,8 +57,9 @@ type Options struct {
 var templates embed.FS
 
 // generators write each kind; a new kind adds its templates directory and an entry here.
-var generators = map[string]string{
-	KindTool: "templates/tool",
+var generators = map[string]struct{ root, description string }{
+	KindTool:   {"templates/tool", "A Fleet tool plugin."},
+	KindMapper: {"templates/mapper", "A Fleet mapper plugin."},
 }
 
 // data is what the templates see.
@@ -64,6 +68,8 @@ type data struct {
 	Module      string
 	Description string
 	FleetPath   string
+	// Format is a mapper's format name: the plugin name, cut to the 32 characters a format name has.
+	Format string
 }
 
 // Generate writes a new plugin project named name into dir, creating dir if needed. dir must not
@@ -77,22 +83,23 @@ func Generate(dir, name string, opts Options) error {
 	if kind == "" {
 		kind = KindTool
 	}
-	root, ok := generators[kind]
+	gen, ok := generators[kind]
 	if !ok {
-		return fmt.Errorf("%w: %q (this version generates: %s)", ErrUnsupportedKind, kind, KindTool)
+		return fmt.Errorf("%w: %q (this version generates: %s, %s)", ErrUnsupportedKind, kind, KindTool, KindMapper)
 	}
 	fleet, err := fleetCheckout(opts.FleetPath)
 	if err != nil {
 		return err
 	}
-	d := data{Name: name, Module: opts.Module, Description: opts.Description, FleetPath: filepath.ToSlash(fleet)}
+	d := data{Name: name, Module: opts.Module, Description: opts.Description, FleetPath: filepath.ToSlash(fleet),
+		Format: name[:min(len(name), 32)]}
 	if d.Module == "" {
 		d.Module = name
 	}
 	if d.Description == "" {
-		d.Description = "A Fleet tool plugin."
+		d.Description = gen.description
 	}
-	files, err := render(root, d)
+	files, err := render(gen.root, d)
 	if err != nil {
 		return err
 	}

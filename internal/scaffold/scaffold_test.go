@@ -47,7 +47,6 @@ func TestGenerateErrors(t *testing.T) {
 		{"leading dash", "", "-x", Options{FleetPath: fleet}, ErrBadName},
 		{"path in name", "", "../x", Options{FleetPath: fleet}, ErrBadName},
 		{"too long", "", strings.Repeat("a", 65), Options{FleetPath: fleet}, ErrBadName},
-		{"mapper not yet", "", "m", Options{FleetPath: fleet, Kind: KindMapper}, ErrUnsupportedKind},
 		{"unknown kind", "", "m", Options{FleetPath: fleet, Kind: "widget"}, ErrUnsupportedKind},
 		{"no fleet path", "", "p", Options{}, ErrNoFleet},
 		{"not a fleet checkout", "", "p", Options{FleetPath: t.TempDir()}, ErrNoFleet},
@@ -159,4 +158,64 @@ func TestGeneratedProject(t *testing.T) {
 	if !strings.Contains(out, "--- PASS: TestReverseWasm") {
 		t.Errorf("WebAssembly test did not pass:\n%s", out)
 	}
+}
+
+func TestGenerateMapperFiles(t *testing.T) {
+	fleet := repoRoot(t)
+	dir := filepath.Join(t.TempDir(), "m")
+	name := "a-very-long-mapper-name-of-more-than-thirty-two-characters"
+	if err := Generate(dir, name, Options{FleetPath: fleet, Kind: KindMapper}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{".gitignore", "Makefile", "README.md", "go.mod", "main.go", "main_test.go"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f, ".go") {
+			if formatted, err := format.Source(b); err != nil || !bytes.Equal(formatted, b) {
+				t.Errorf("%s is not gofmt-clean (%v)", f, err)
+			}
+		}
+		if f == "main.go" && (!strings.Contains(string(b), `Name:        "`+name+`",`) || !strings.Contains(string(b), `sdk.Format{Name: "`+name[:32]+`"`) ||
+			!strings.Contains(string(b), `Description: "A Fleet mapper plugin.",`)) {
+			t.Errorf("main.go does not register the mapper by name, format and description:\n%s", b)
+		}
+	}
+}
+
+// TestGeneratedMapperProject generates a mapper project pointing at this checkout and runs its own
+// build and tests with the real go command: make build, the native test, and the test in the real
+// host (which passes, or is skipped with the reason while the host does not run mapper plugins).
+func TestGeneratedMapperProject(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin with the go command; skipped with -short")
+	}
+	fleet := repoRoot(t)
+	dir := filepath.Join(t.TempDir(), "lines")
+	if err := Generate(dir, "lines", Options{FleetPath: fleet, Kind: KindMapper}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("make", "build")
+	if info, err := os.Stat(filepath.Join(dir, "lines.wasm")); err != nil || info.Size() < 1000 {
+		t.Fatalf("make build left no lines.wasm: %v", err)
+	}
+	if out := run("go", "test", "-count=1", "-v", "-run", "TestMapNative", "."); !strings.Contains(out, "--- PASS: TestMapNative") {
+		t.Errorf("native test did not pass:\n%s", out)
+	}
+	out := run("go", "test", "-count=1", "-v", "-run", "TestMapWasm", ".")
+	if !strings.Contains(out, "--- PASS: TestMapWasm") && !strings.Contains(out, "--- SKIP: TestMapWasm") {
+		t.Errorf("WebAssembly test neither passed nor skipped:\n%s", out)
+	}
+	t.Logf("generated project's host test:\n%s", out)
 }
