@@ -133,7 +133,7 @@ type stackOpts struct {
 // stack is the whole server on real parts: the offline model over HTTP, SQLite in a temp dir, the
 // first-party plugins in the real wazero host, the engine, and the server on 127.0.0.1:0.
 type stack struct {
-	t       *testing.T
+	t       testing.TB
 	opts    stackOpts
 	running *offline.Running
 	models  *llm.Providers
@@ -149,7 +149,7 @@ type stack struct {
 	stopped bool
 }
 
-func newStack(t *testing.T, opts stackOpts) *stack {
+func newStack(t testing.TB, opts stackOpts) *stack {
 	t.Helper()
 	st := &stack{t: t, opts: opts, wfs: engine.WorkflowMap{}}
 	if st.opts.dataDir == "" {
