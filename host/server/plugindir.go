@@ -58,6 +58,8 @@ type pluginDir struct {
 	watcher *fsnotify.Watcher
 	fire    chan string
 	timers  map[string]*time.Timer // by file stem; used by the watch loop only
+	ctx     context.Context        // loads; cancelled by stop
+	cancel  context.CancelFunc
 	done    chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -66,6 +68,7 @@ type pluginDir struct {
 func newPluginDir(s *Server) *pluginDir {
 	d := &pluginDir{s: s, files: map[string]string{}, problems: map[string]string{}, notify: make(chan struct{}),
 		fire: make(chan string), timers: map[string]*time.Timer{}, done: make(chan struct{})}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for _, p := range s.cfg.PluginProblems {
 		d.problems[p.File] = p.Err
 	}
@@ -117,6 +120,7 @@ func (d *pluginDir) adopt(path string) bool {
 
 func (d *pluginDir) stop() {
 	d.once.Do(func() {
+		d.cancel()
 		close(d.done)
 		if d.watcher != nil {
 			d.watcher.Close()
@@ -183,7 +187,7 @@ func (d *pluginDir) reload(name string) {
 		d.unload(path)
 		return
 	}
-	ctx, cancel := context.WithTimeout(d.s.ctx, pluginLoadTimeout)
+	ctx, cancel := context.WithTimeout(d.ctx, pluginLoadTimeout)
 	defer cancel()
 	p, err := d.s.cfg.PluginHost.LoadFile(ctx, path)
 	if err == nil {

@@ -209,6 +209,7 @@ func New(cfg Config) (*Server, error) {
 	s.plugins = newPluginDir(s)
 	if cfg.PluginsDir != "" {
 		if err := s.plugins.start(); err != nil {
+			s.plugins.stop()
 			cancel(err)
 			return nil, err
 		}
