@@ -26,8 +26,8 @@
 // runtime is built with wazero's WithCloseOnContextDone, which compiles a check into every loop and
 // function entry and stops the guest when the context passed to the call is done. Each instance
 // reuses one such context for all its calls; one watchdog goroutine per Host closes it when a call
-// passes its timeout (checked every 10 ms, so a timeout fires up to 10 ms late), and the caller's
-// context closes it through context.AfterFunc. A call thus allocates nothing and reads no clock for
+// passes its timeout (it ticks every 10 ms while calls run, so a timeout fires between its value and
+// about 20 ms later, never early), and the caller's context closes it through context.AfterFunc. A call thus allocates nothing and reads no clock for
 // its deadline. wazero itself still starts one goroutine per export call to watch the context (3
 // allocations, about 1 µs): docs/benchmarks.md measures that cost against a runtime without it.
 package plugin
