@@ -22,9 +22,7 @@ const MaxBatchBytes = 512 << 10
 // rawMapper is a mapper plugin's fleet_map export: one call with the JSON input of docs/abi.md
 // section 8, returning the output text (state line, then "<index> <frame>" lines).
 //
-// TODO(mapper ABI): host/plugin runs no mapper yet (kind "mapper" is refused at load, see
-// host/plugin/abi.go). Once it adds Plugin.Map, make sure its signature is this one (or adapt
-// call below); TestPluginMapperEndToEnd then runs instead of skipping.
+// rawMapper is implemented by host/plugin.Plugin (Plugin.Map).
 type rawMapper interface {
 	Map(ctx context.Context, input []byte) ([]byte, error)
 }
@@ -302,3 +300,5 @@ func parseFrameLine(line []byte, n int) (int, []byte, error) {
 	}
 	return idx, append([]byte(nil), frame...), nil
 }
+
+var _ rawMapper = (*plugin.Plugin)(nil)

@@ -12,6 +12,7 @@ import (
 	"github.com/agentfleet/fleet/engine/event"
 	"github.com/agentfleet/fleet/host/mapping"
 	"github.com/agentfleet/fleet/host/plugin"
+	"github.com/agentfleet/fleet/internal/testwasm"
 )
 
 func evs(types ...event.Type) []event.Event {
@@ -243,10 +244,66 @@ func TestPluginMapperWithoutPlugin(t *testing.T) {
 	}
 }
 
-// TestPluginMapperEndToEnd maps events through a real mapper plugin in the wazero host.
+// TestPluginMapperEndToEnd maps a run's events through the real agui mapper plugin in the wazero
+// host, found by format through the registry, in two batches (the state crosses between them).
 func TestPluginMapperEndToEnd(t *testing.T) {
-	// TODO(mapper ABI): host/plugin refuses kind "mapper" (not run yet) and has no Plugin.Map.
-	// When it lands: load host/plugin/testdata/mapper (or plugins/agui) into a Registry, look
-	// the format up through mapping.NewRegistry, and map a recorded run's events.
-	t.Skip("host/plugin does not run mapper plugins yet (Plugin.Map is being added)")
+	ctx := context.Background()
+	h, err := plugin.NewHost(ctx, plugin.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	p, err := h.Load(ctx, testwasm.Build(t, "../../plugins/agui"), plugin.Manifest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := plugin.NewRegistry()
+	defer reg.Close(ctx)
+	if err := reg.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.NewRegistry(reg).Lookup("agui")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(seq uint64, node string, d event.Payload) event.Event {
+		return event.Event{V: 1, Type: d.EventType(), Seq: seq, RunID: "r1", ThreadID: "t1", Node: node, Agent: node, Data: d}
+	}
+	evs := []event.Event{
+		at(1, "", event.RunStartedData{Workflow: "w", Input: "hi"}),
+		at(2, "a", event.StepStartedData{Kind: "agent", Step: 1}),
+		at(3, "a", event.MessageStartData{MessageID: "m1", Role: "assistant", Name: "a"}),
+		at(4, "a", event.MessageDeltaData{MessageID: "m1", Delta: "Hel"}),
+		at(5, "a", event.MessageDeltaData{MessageID: "m1", Delta: "lo"}),
+		at(6, "a", event.MessageEndData{MessageID: "m1"}),
+		at(7, "a", event.StepFinishedData{Kind: "agent", Step: 1, Status: "ok"}),
+		at(8, "", event.RunFinishedData{Output: "Hello"}),
+	}
+	s := m.NewStream("s1")
+	first, err := s.Map(ctx, evs[:4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := s.Map(ctx, evs[4:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := s.End(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, f := range append(append(first, rest...), end...) {
+		var fr struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(f.Data, &fr); err != nil {
+			t.Fatalf("frame %s: %v", f.Data, err)
+		}
+		types = append(types, fr.Type)
+	}
+	want := "RUN_STARTED STEP_STARTED TEXT_MESSAGE_START TEXT_MESSAGE_CONTENT TEXT_MESSAGE_CONTENT TEXT_MESSAGE_END STEP_FINISHED RUN_FINISHED"
+	if got := strings.Join(types, " "); got != want {
+		t.Fatalf("frames\n got %s\nwant %s", got, want)
+	}
 }

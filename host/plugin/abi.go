@@ -1,7 +1,9 @@
 package plugin
 
 import (
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -70,7 +72,7 @@ func (k *kindSpec) signature() signature {
 // kinds is the dispatch table of plugin kinds (docs/abi.md sections 3 and 8).
 var kinds = map[string]*kindSpec{
 	"tool":   {export: "fleet_call", lead: 1, minor: 0, supported: true, validate: validateTools},
-	"mapper": {export: "fleet_map", lead: 0, minor: 1, supported: false, validate: func(*Descriptor) error { return nil }},
+	"mapper": {export: "fleet_map", lead: 0, minor: 1, supported: true, validate: validateMapper},
 }
 
 // moduleShape is what the host reads from a compiled module before instantiating it.
@@ -196,6 +198,29 @@ func (h *Host) checkImports(cm wazero.CompiledModule) error {
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("%w: imports the host does not provide: %s", ErrInvalidModule, strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// mapperFormat is the pattern of a mapper's format name (docs/abi.md section 8).
+var mapperFormat = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// validateMapper checks a mapper descriptor's "mapper" object: a JSON object with a format name.
+func validateMapper(d *Descriptor) error {
+	var m struct {
+		Format string `json:"format"`
+	}
+	if len(d.Mapper) == 0 {
+		return fmt.Errorf("kind mapper needs a \"mapper\" object")
+	}
+	if err := json.Unmarshal(d.Mapper, &m); err != nil {
+		return fmt.Errorf("mapper: %w", err)
+	}
+	if !mapperFormat.MatchString(m.Format) {
+		return fmt.Errorf("mapper.format %q does not match %s", m.Format, mapperFormat)
+	}
+	if len(d.Tools) > 0 {
+		return fmt.Errorf("a mapper has no tools")
 	}
 	return nil
 }

@@ -279,6 +279,34 @@ func (p *Plugin) call(ctx context.Context, tool string, args []byte) ([]byte, er
 	return r.out, err
 }
 
+// Map runs one fleet_map call of a mapper plugin (docs/abi.md section 8): input is the batch's
+// JSON, the result the output text (the stream's state line, then "<index> <frame>" lines), which
+// the caller parses. It stops at the manifest's timeout or when ctx ends. A status 1 or 2 answer is
+// a *ToolError (ErrPlugin, or ErrProtocol for a bad request); other failures match this package's
+// sentinels as for Call.
+func (p *Plugin) Map(ctx context.Context, input []byte) ([]byte, error) {
+	if !p.enter() {
+		return nil, fmt.Errorf("plugin %s: %w", p.core.name, ErrClosed)
+	}
+	defer p.exit()
+	if p.core.desc.Kind != "mapper" {
+		return nil, fmt.Errorf("plugin %s: %w: kind %q has no fleet_map", p.core.name, ErrProtocol, p.core.desc.Kind)
+	}
+	if int64(len(input)) > p.core.m.MaxInput {
+		return nil, fmt.Errorf("plugin %s: fleet_map: %w: %d bytes, max_input is %d", p.core.name, ErrInvalidArguments, len(input), p.core.m.MaxInput)
+	}
+	r := p.do(ctx, "fleet_map", 0, 0, input)
+	err := r.err
+	if err == nil && r.gerr != nil {
+		te := &ToolError{Plugin: p.core.name, Tool: "fleet_map", Message: r.gerr.message, Code: r.gerr.code, Err: ErrPlugin}
+		if r.gerr.status == 2 {
+			te.Err = ErrProtocol
+		}
+		err = te
+	}
+	return r.out, err
+}
+
 // toolError maps a guest's error status to the error Call returns.
 func (p *Plugin) toolError(tool string, g *guestError) error {
 	te := &ToolError{Plugin: p.core.name, Tool: tool, Message: g.message, Code: g.code, Err: ErrPlugin}
