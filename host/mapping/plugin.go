@@ -19,10 +19,9 @@ import (
 // room for the stream's state.
 const MaxBatchBytes = 512 << 10
 
-// rawMapper is a mapper plugin's fleet_map export: one call with the JSON input of docs/abi.md
-// section 8, returning the output text (state line, then "<index> <frame>" lines).
-//
-// rawMapper is implemented by host/plugin.Plugin (Plugin.Map).
+// rawMapper is a mapper plugin's fleet_map export, host/plugin's Plugin.Map: one call with the
+// JSON input of docs/abi.md section 8, returning the output text (state line, then
+// "<index> <frame>" lines). The adapter encodes the input and parses the output itself.
 type rawMapper interface {
 	Map(ctx context.Context, input []byte) ([]byte, error)
 }

@@ -307,3 +307,65 @@ func TestPluginMapperEndToEnd(t *testing.T) {
 		t.Fatalf("frames\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestPluginMapperSwap: a mapper plugin replaced between two batches of a stream serves the next
+// batch with the stream's state; each frame keeps its event's seq; a removed plugin ends the
+// stream with ErrMapper.
+func TestPluginMapperSwap(t *testing.T) {
+	ctx := context.Background()
+	h, err := plugin.NewHost(ctx, plugin.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	wasm := testwasm.Build(t, "../../plugins/agui")
+	p, err := h.Load(ctx, wasm, plugin.Manifest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := plugin.NewRegistry()
+	defer reg.Close(ctx)
+	if err := reg.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.NewRegistry(reg).Lookup("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(seq uint64, d event.Payload) event.Event {
+		return event.Event{V: 1, Type: d.EventType(), Seq: seq, RunID: "r1", ThreadID: "t1", Node: "a", Agent: "a", Data: d}
+	}
+	s := m.NewStream("s1")
+	first, err := s.Map(ctx, []event.Event{at(1, event.RunStartedData{Workflow: "w"}), at(2, event.MessageStartData{MessageID: "m1", Role: "assistant"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same module with a custom section appended: another plugin instance, other bytes.
+	section := []byte{0, 6, 4, 't', 'e', 's', 't', 'x'} // id 0 (custom), size 6, name "test", payload "x"
+	p2, err := h.Load(ctx, append(append([]byte(nil), wasm...), section...), plugin.Manifest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Replace(p2); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := s.Map(ctx, []event.Event{at(3, event.MessageDeltaData{MessageID: "m1", Delta: "x"}), at(4, event.RunFinishedData{Output: "x"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range append(first, rest...) {
+		var fr struct{ Type string }
+		json.Unmarshal(f.Data, &fr)
+		got = append(got, fmt.Sprintf("%d:%s", f.Seq, fr.Type))
+	}
+	// The new instance knew the message was open (state crossed): it closes it before RUN_FINISHED.
+	want := "1:RUN_STARTED 2:TEXT_MESSAGE_START 3:TEXT_MESSAGE_CONTENT 4:TEXT_MESSAGE_END 4:RUN_FINISHED"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("frames\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	reg.Remove("agui")
+	if _, err := m.NewStream("s2").Map(ctx, []event.Event{at(1, event.RunStartedData{})}); !errors.Is(err, mapping.ErrMapper) {
+		t.Fatalf("after removal: %v", err)
+	}
+}
