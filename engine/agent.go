@@ -127,7 +127,7 @@ func (r *run) runAgent(ctx context.Context, n *workflow.Node) (*nodeResult, erro
 			}
 		}
 		req := r.modelRequest(ag, r.prompt(ag, as, ""), tools)
-		msg, usage, err := r.callModel(ctx, n.ID, ag, req, false)
+		msg, usage, err := r.callModel(ctx, n.ID, ag, &req, false)
 		if err != nil {
 			return nil, err
 		}
@@ -418,7 +418,8 @@ func (r *run) usageEvents(st *runState, base event.Event, ag *workflow.Agent, mo
 
 // callModel streams one model call, emitting its events, and retries transient errors with
 // exponential backoff. silentTools suppresses tool events (router decisions).
-func (r *run) callModel(ctx context.Context, nodeID string, ag *workflow.Agent, req ModelRequest, silentTools bool) (Message, *event.Usage, error) {
+// callModel fills in req.Model with the provider's default when the agent names none.
+func (r *run) callModel(ctx context.Context, nodeID string, ag *workflow.Agent, req *ModelRequest, silentTools bool) (Message, *event.Usage, error) {
 	model, defName, err := r.eng.cfg.Models.Model(ag.Model.Provider)
 	if err != nil {
 		return Message{}, nil, fmt.Errorf("%w: agent %s: %w", errModel, ag.Name, err)
@@ -429,7 +430,7 @@ func (r *run) callModel(ctx context.Context, nodeID string, ag *workflow.Agent, 
 	base := event.Event{Node: nodeID, Agent: ag.Name, Path: nodeID}
 	backoff := r.wf.Limits.RetryBackoff
 	for attempt := 0; ; attempt++ {
-		msg, usage, err := r.streamOnce(ctx, base, model, req, silentTools)
+		msg, usage, err := r.streamOnce(ctx, base, model, *req, silentTools)
 		if err == nil {
 			msg.Name = ag.Name
 			return msg, usage, nil

@@ -85,6 +85,11 @@ func TestPatterns(t *testing.T) {
 			if fin.Usage.Calls == 0 || fin.Usage.TotalTokens == 0 {
 				t.Errorf("usage not counted: %+v", fin.Usage)
 			}
+			for _, u := range all[event.UsageData](evs) {
+				if u.Model != "fleet-offline" {
+					t.Fatalf("usage event names model %q, want the provider's default fleet-offline", u.Model)
+				}
+			}
 			rec, err := h.eng.Run(context.Background(), info.RunID)
 			if err != nil || rec.Status != store.StatusSucceeded || rec.Output != fin.Output || rec.LastSeq != evs[len(evs)-1].Seq {
 				t.Errorf("run record %+v, err %v", rec, err)

@@ -33,7 +33,7 @@ func (r *run) runRouter(ctx context.Context, n *workflow.Node) (*nodeResult, err
 	}
 	ag := r.routerAgent(n)
 	req := r.routerRequest(ag, n)
-	msg, usage, err := r.callModel(ctx, n.ID, ag, req, true)
+	msg, usage, err := r.callModel(ctx, n.ID, ag, &req, true)
 	if err != nil {
 		return nil, err
 	}

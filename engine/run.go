@@ -404,7 +404,7 @@ func (r *run) finishAtLimit(limit string) error {
 	note := fmt.Sprintf("The run reached its limit (%s). Do not call tools. Give your best final answer now from what is known.", limit)
 	msgs := r.prompt(ag, nil, note)
 	req := r.modelRequest(ag, msgs, nil)
-	out, usage, err := r.callModel(r.ctx, nodeID, ag, req, false)
+	out, usage, err := r.callModel(r.ctx, nodeID, ag, &req, false)
 	status := stepStatus(err)
 	r.transition(func(st *runState) []event.Event {
 		evs := r.usageEvents(st, base, ag, req.Model, usage)

@@ -77,15 +77,14 @@ type Problem struct {
 }
 
 // Open wires everything; on error it releases what it opened.
-func Open(ctx context.Context, o Options) (a *App, err error) {
+func Open(ctx context.Context, o Options) (_ *App, err error) {
 	o = o.withDefaults()
-	a = &App{Options: o, log: o.Logger}
+	a := &App{Options: o, log: o.Logger}
 	defer func() {
 		if err != nil {
 			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = a.Close(cctx)
-			a = nil
 		}
 	}()
 	if a.Store, err = sqlite.Open(ctx, filepath.Join(o.DataDir, sqlite.FileName)); err != nil {
