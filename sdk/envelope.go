@@ -35,8 +35,7 @@ func newToken(s string) token {
 // at reports whether b holds the token at i.
 func (t *token) at(b []byte, i int) bool {
 	if i >= 0 && i+16 <= len(b) {
-		b = b[i : i+16]
-		return binary.LittleEndian.Uint64(b)&t.m0 == t.w0 && binary.LittleEndian.Uint64(b[8:])&t.m1 == t.w1
+		return load64(b, i)&t.m0 == t.w0 && load64(b, i+8)&t.m1 == t.w1
 	}
 	return t.atEnd(b, i)
 }
@@ -72,26 +71,50 @@ func plainString(b []byte, i int) (v string, next int, ok bool) {
 	return viewString(b[i+1 : j]), j + 1, true
 }
 
-// digits reads a non-negative integer without sign, fraction or exponent at i (at most 18 digits,
-// no leading zero) followed by , or }.
-func digits(b []byte, i int) (n uint64, next int, ok bool) {
-	j := i
-	for j < len(b) && j-i < 18 && b[j] >= '0' && b[j] <= '9' {
+// match says how a member of the engine's layout was found.
+type match uint8
+
+const (
+	absent    match = iota // its token is not there
+	found                  // read
+	malformed              // its token is there but not the value the layout has
+)
+
+// fieldString reads the string member of token t at i, without escapes, into dst.
+func fieldString(b []byte, i int, t *token, dst *string) (int, match) {
+	if !t.at(b, i) {
+		return i, absent
+	}
+	j := i + t.n
+	if j >= len(b) || b[j] != '"' {
+		return i, malformed
+	}
+	k := plainRun(b, j+1)
+	if k >= len(b) || b[k] != '"' {
+		return i, malformed
+	}
+	*dst = viewString(b[j+1 : k])
+	return k + 1, found
+}
+
+// fieldUint reads the integer member of token t at i (at most 18 digits, no sign, fraction,
+// exponent or leading zero) into dst.
+func fieldUint(b []byte, i int, t *token, dst *uint64) (int, match) {
+	if !t.at(b, i) {
+		return i, absent
+	}
+	j := i + t.n
+	start := j
+	var n uint64
+	for j < len(b) && j-start < 18 && b[j] >= '0' && b[j] <= '9' {
 		n = n*10 + uint64(b[j]-'0')
 		j++
 	}
-	if j == i || j >= len(b) || (b[i] == '0' && j > i+1) || (b[j] != ',' && b[j] != '}') {
-		return 0, i, false
+	if j == start || j >= len(b) || (b[start] == '0' && j > start+1) || (b[j] != ',' && b[j] != '}') {
+		return i, malformed
 	}
-	return n, j, true
-}
-
-// envField is one member of the engine's envelope layout: its token and where its value goes.
-type envField struct {
-	tok      *token
-	str      *string
-	num      *uint64
-	optional bool
+	*dst = n
+	return j, found
 }
 
 // fastEnvelope reads an event in the engine's layout into e and its payload's members into c; it
@@ -99,28 +122,22 @@ type envField struct {
 // any other way.
 func (c *mapCall[S]) fastEnvelope(s *scanner, e *Event) bool {
 	var v, seq uint64
-	fields := [...]envField{{tok: &tokV, num: &v}, {tok: &tokType, str: &e.Type}, {tok: &tokSeq, num: &seq},
-		{tok: &tokRunID, str: &e.RunID}, {tok: &tokThreadID, str: &e.ThreadID}, {tok: &tokTime, str: &e.Time},
-		{tok: &tokNode, str: &e.Node, optional: true}, {tok: &tokAgent, str: &e.Agent, optional: true},
-		{tok: &tokPath, str: &e.Path, optional: true}}
 	b, i := s.b, s.i
-	ok := true
-	for _, f := range fields {
-		switch {
-		case !f.tok.at(b, i) && f.optional:
-			continue
-		case !f.tok.at(b, i):
-			return false
-		case f.num != nil:
-			*f.num, i, ok = digits(b, i+f.tok.n)
-		default:
-			*f.str, i, ok = plainString(b, i+f.tok.n)
-		}
-		if !ok {
-			return false
-		}
+	var m [6]match
+	i, m[0] = fieldUint(b, i, &tokV, &v)
+	i, m[1] = fieldString(b, i, &tokType, &e.Type)
+	i, m[2] = fieldUint(b, i, &tokSeq, &seq)
+	i, m[3] = fieldString(b, i, &tokRunID, &e.RunID)
+	i, m[4] = fieldString(b, i, &tokThreadID, &e.ThreadID)
+	i, m[5] = fieldString(b, i, &tokTime, &e.Time)
+	if m != [6]match{found, found, found, found, found, found} {
+		return false
 	}
-	if !tokData.at(b, i) {
+	var o [3]match
+	i, o[0] = fieldString(b, i, &tokNode, &e.Node)
+	i, o[1] = fieldString(b, i, &tokAgent, &e.Agent)
+	i, o[2] = fieldString(b, i, &tokPath, &e.Path)
+	if o[0] == malformed || o[1] == malformed || o[2] == malformed || !tokData.at(b, i) {
 		return false
 	}
 	e.V, e.Seq = int(v), seq

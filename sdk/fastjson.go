@@ -1,11 +1,11 @@
 package sdk
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -87,8 +87,8 @@ func quoteOrControl(x uint64) uint64 {
 // plainRun returns the position of the first byte at or after j that is '"', '\\' or below 0x20,
 // or len(b).
 func plainRun(b []byte, j int) int {
-	for j+8 <= len(b) {
-		if m := quoteOrControl(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+	for j >= 0 && j+8 <= len(b) {
+		if m := quoteOrControl(load64(b, j)); m != 0 {
 			return j + bits.TrailingZeros64(m)>>3
 		}
 		j += 8
@@ -99,12 +99,19 @@ func plainRun(b []byte, j int) int {
 	return j
 }
 
+// load64 returns the 8 bytes of b at i, little-endian, without a bounds check: the caller has
+// checked that 0 <= i and i+8 <= len(b). (binary.LittleEndian.Uint64 of a subslice costs two more
+// checks, which matter in WebAssembly's hot loops.)
+func load64(b []byte, i int) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
+}
+
 // asciiRun returns the position of the first byte at or after i that encoding a JSON string must
 // look at: '"', '\\', below 0x20, or not ASCII; or len(s).
 func asciiRun(s string, i int) int {
 	b := stringBytes(s)
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
+	for i >= 0 && i+8 <= len(b) {
+		x := load64(b, i)
 		if m := quoteOrControl(x) | x&msb; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
@@ -649,43 +656,40 @@ func (s *scanner) skipDepth(depth int) {
 
 // skipString passes over a string, validating its escapes, and reports whether it holds any.
 func (s *scanner) skipString() (escaped bool) {
-	b := s.b
-	for j := s.i + 1; j < len(b); j++ {
-		j = plainRun(b, j)
-		if j >= len(b) {
+	end, escaped, problem := stringEnd(s.b, s.i+1)
+	if problem != "" {
+		s.i = end
+		s.fail(problem)
+		return false
+	}
+	s.i = end + 1
+	return escaped
+}
+
+// stringEnd finds the closing quote of the string whose contents start at j, validating escapes
+// and reporting whether there are any; on a problem it returns its position and description.
+func stringEnd(b []byte, j int) (end int, escaped bool, problem string) {
+	for ; j < len(b); j++ {
+		if j = plainRun(b, j); j >= len(b) {
 			break
 		}
 		switch c := b[j]; {
 		case c == '"':
-			s.i = j + 1
-			return escaped
-		case c == '\\':
-			escaped = true
-			if j+1 >= len(b) {
-				break
+			return j, escaped, ""
+		case c != '\\':
+			return j, false, "control character in string"
+		case j+1 < len(b) && strings.IndexByte(`"\\/bfnrt`, b[j+1]) >= 0:
+			escaped, j = true, j+1
+		case j+1 < len(b) && b[j+1] == 'u':
+			if _, ok := hex4(b, j+2); !ok {
+				return j, false, "invalid escape in string"
 			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j++
-				continue
-			case 'u':
-				if _, ok := hex4(b, j+2); ok {
-					j += 5
-					continue
-				}
-			}
-			s.i = j
-			s.fail("invalid escape in string")
-			return false
+			escaped, j = true, j+5
 		default:
-			s.i = j
-			s.fail("control character in string")
-			return false
+			return j, false, "invalid escape in string"
 		}
 	}
-	s.i = len(b)
-	s.fail("unterminated string")
-	return false
+	return len(b), false, "unterminated string"
 }
 
 // end checks that nothing but whitespace follows the value read.

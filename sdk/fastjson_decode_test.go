@@ -205,3 +205,27 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONString checks JSON.String (both its plain fast path and the escaping one) against
+// encoding/json.
+func FuzzJSONString(f *testing.F) {
+	f.Add("type", "TEXT_MESSAGE_CONTENT", "a")
+	f.Add("k\"ey", "v\n\u2028\xff", "")
+	f.Add("", "x", "y")
+	f.Fuzz(func(t *testing.T, k, v, w string) {
+		var j JSON
+		j.Object("").String("first", w).String(k, v).End()
+		want, _ := encodingJSON(t, struct {
+			First string `json:"first"`
+		}{w})
+		if k == "" {
+			return // an empty key writes a bare value: not an object member
+		}
+		kv, _ := encodingJSON(t, k)
+		vv, _ := encodingJSON(t, v)
+		want = want[:len(want)-1] + "," + kv + ":" + vv + "}"
+		if got := string(j.Bytes()); got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"slices"
 	"strconv"
 )
 
@@ -98,9 +99,42 @@ func (j *JSON) End() *JSON {
 
 // String writes a string.
 func (j *JSON) String(k, v string) *JSON {
+	if k != "" && asciiRun(k, 0) == len(k) && asciiRun(v, 0) == len(v) {
+		j.plainPair(k, v)
+		return j
+	}
 	j.key(k)
 	j.buf = appendJSONString(j.buf, v)
 	return j
+}
+
+// plainPair writes the member "k":"v" of a key and a value that need no escaping with one
+// capacity check and two copies: appending piece by piece costs several times more inside
+// WebAssembly, where this is the hot path of every frame.
+func (j *JSON) plainPair(k, v string) {
+	n := len(j.buf)
+	comma := 0
+	if n > 0 {
+		switch j.buf[n-1] {
+		case '{', '[', ':', ' ', '\n':
+		default:
+			comma = 1
+		}
+	}
+	total := comma + len(k) + len(v) + 5
+	if cap(j.buf)-n < total {
+		j.buf = slices.Grow(j.buf, total)
+	}
+	b := j.buf[n : n+total]
+	if comma == 1 {
+		b[0] = ','
+	}
+	b[comma] = '"'
+	i := comma + 1 + copy(b[comma+1:], k)
+	b[i], b[i+1], b[i+2] = '"', ':', '"'
+	i += 3 + copy(b[i+3:], v)
+	b[i] = '"'
+	j.buf = j.buf[:n+total]
 }
 
 // OptString writes a string unless it is empty, in which case it writes nothing (key included):

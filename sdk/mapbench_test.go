@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -63,30 +64,48 @@ func BenchmarkWriteFrame(b *testing.B) {
 	}
 }
 
-// BenchmarkMapBatch maps a batch of 128 message.delta events through the whole fleet_map dispatch.
+// BenchmarkMapBatch maps a batch of 128 message.delta events through the whole fleet_map dispatch,
+// with handlers doing nothing, decoding the payload, and decoding it and writing a frame.
 func BenchmarkMapBatch(b *testing.B) {
-	m, err := NewMapper(Mapper[struct{}]{Name: "bench", Format: Format{Name: "bench"},
-		Handlers: map[string]Handler[struct{}]{EventMessageDelta: func(out *Frames, _ *struct{}, e *Event) error {
-			d := e.MessageDelta()
-			out.Frame().String("type", "TEXT_MESSAGE_CONTENT").String("messageId", d.MessageID).String("delta", d.Delta).End()
-			return nil
-		}}})
-	if err != nil {
-		b.Fatal(err)
-	}
 	evs := make([]json.RawMessage, 128)
 	for i := range evs {
 		evs[i] = benchEvent
 	}
 	req := EncodeMapRequest(MapRequest{Stream: "s", Op: OpEvents, Events: evs})
-	r := newResponse()
-	ctx := context.Background()
-	b.SetBytes(int64(len(req)))
-	for b.Loop() {
-		m.p.mapBatch(ctx, req, r)
-		if out := r.bytes(); out[0] != statusOK || bytes.Count(out, []byte{'\n'}) != 129 {
-			b.Fatalf("%.200s", out)
-		}
+	for _, c := range []struct {
+		name   string
+		frames int
+		h      Handler[struct{}]
+	}{
+		{"nothing", 0, func(*Frames, *struct{}, *Event) error { return nil }},
+		{"decode", 0, func(_ *Frames, _ *struct{}, e *Event) error {
+			if e.MessageDelta().Delta == "" {
+				return errors.New("no delta")
+			}
+			return nil
+		}},
+		{"decode-write", len(evs), func(out *Frames, _ *struct{}, e *Event) error {
+			d := e.MessageDelta()
+			out.Frame().String("type", "TEXT_MESSAGE_CONTENT").String("messageId", d.MessageID).String("delta", d.Delta).End()
+			return nil
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			m, err := NewMapper(Mapper[struct{}]{Name: "bench", Format: Format{Name: "bench"},
+				Handlers: map[string]Handler[struct{}]{EventMessageDelta: c.h}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := newResponse()
+			ctx := context.Background()
+			b.SetBytes(int64(len(req)))
+			for b.Loop() {
+				m.p.mapBatch(ctx, req, r)
+				if out := r.bytes(); out[0] != statusOK || bytes.Count(out, []byte{'\n'}) != c.frames+1 {
+					b.Fatalf("%.200s", out)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
 }

@@ -238,6 +238,9 @@ type Frames struct {
 	idx int
 	n   int
 	err error
+	// prefix is the text "<idx> " that starts the frames of event pidx.
+	prefix []byte
+	pidx   int
 }
 
 // Frame starts a frame, a JSON object: write its members on the writer it returns and close it
@@ -246,10 +249,18 @@ func (f *Frames) Frame() *JSON {
 	if f.j.depth != 0 {
 		panic("sdk: Frames.Frame while the previous frame is still open (missing End)")
 	}
-	f.j.buf = strconv.AppendInt(f.j.buf, int64(f.idx), 10)
-	f.j.buf = append(f.j.buf, ' ')
+	f.j.buf = append(f.j.buf, f.indexPrefix()...)
 	f.n++
 	return f.j.Object("")
+}
+
+// indexPrefix returns "<idx> ", formatting it once per event.
+func (f *Frames) indexPrefix() []byte {
+	if f.pidx != f.idx || len(f.prefix) == 0 {
+		f.prefix = append(strconv.AppendInt(f.prefix[:0], int64(f.idx), 10), ' ')
+		f.pidx = f.idx
+	}
+	return f.prefix
 }
 
 // Raw adds a frame encoded already: one JSON value without raw newlines. A frame that is empty or
@@ -262,8 +273,7 @@ func (f *Frames) Raw(frame []byte) {
 		}
 		return
 	}
-	f.j.buf = strconv.AppendInt(f.j.buf, int64(f.idx), 10)
-	f.j.buf = append(f.j.buf, ' ')
+	f.j.buf = append(f.j.buf, f.indexPrefix()...)
 	f.j.buf = append(f.j.buf, frame...)
 	f.j.buf = append(f.j.buf, '\n')
 	f.n++

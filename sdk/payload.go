@@ -19,6 +19,10 @@ type member struct {
 // members reads an object (or null, which leaves dst as it is) into dst, one entry per member,
 // validating every value. Keys with escapes are decoded into the arena.
 func (s *scanner) members(dst []member) []member {
+	if out, next, ok := fastMembers(s.b, s.i, dst); ok {
+		s.i = next
+		return out
+	}
 	if !s.object("data") {
 		return dst
 	}
@@ -48,6 +52,49 @@ func (s *scanner) members(dst []member) []member {
 			return dst
 		}
 	}
+}
+
+// fastMembers reads an object laid out as the engine writes payloads whose members are strings
+// (message and tool deltas): no whitespace, keys without escapes, string values. ok is false, with
+// dst as it was, for anything else, which members then reads in general.
+func fastMembers(b []byte, i int, dst []member) (out []member, next int, ok bool) {
+	if i >= len(b) || b[i] != '{' {
+		return dst, i, false
+	}
+	n0 := len(dst)
+	if i++; i < len(b) && b[i] == '}' {
+		return dst, i + 1, true
+	}
+	for i < len(b) && b[i] == '"' {
+		m, end, ok := fastMember(b, i)
+		if !ok {
+			break
+		}
+		dst = append(dst, m)
+		switch i = end; {
+		case i < len(b) && b[i] == ',':
+			i++
+		case i < len(b) && b[i] == '}':
+			return dst, i + 1, true
+		default:
+			return dst[:n0], 0, false
+		}
+	}
+	return dst[:n0], 0, false
+}
+
+// fastMember reads "key":"value" at i (a key without escapes, a string value) and returns the
+// position after it.
+func fastMember(b []byte, i int) (member, int, bool) {
+	k := plainRun(b, i+1)
+	if k+2 >= len(b) || b[k] != '"' || b[k+1] != ':' || b[k+2] != '"' {
+		return member{}, i, false
+	}
+	end, esc, problem := stringEnd(b, k+3)
+	if problem != "" {
+		return member{}, i, false
+	}
+	return member{key: viewString(b[i+1 : k]), val: b[k+2 : end+1], esc: esc}, end + 1, true
 }
 
 // memberKey reads the key of member n of an object (and the colon after it); false at the end of

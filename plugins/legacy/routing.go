@@ -120,13 +120,15 @@ func withConfig(raw []byte) (*routing, error) {
 		return nil, fmt.Errorf("ui_routing: want an object of frame types: %w", err)
 	}
 	r := defaultRouting()
+	if v, ok := cfg["_fallback"]; ok { // first: the other entries' missing fields take its values
+		h, err := parseHint(v, "ui_routing._fallback", r.fallback)
+		if err != nil {
+			return nil, err
+		}
+		r.fallback = h
+	}
 	for typ, v := range cfg {
 		if typ == "_fallback" {
-			h, err := parseHint(v, "ui_routing._fallback", r.fallback)
-			if err != nil {
-				return nil, err
-			}
-			r.fallback = h
 			continue
 		}
 		if err := r.mergeType(strings.ReplaceAll(typ, ".", "_"), "ui_routing."+typ, v); err != nil {
