@@ -87,16 +87,62 @@ func quoteOrControl(x uint64) uint64 {
 // plainRun returns the position of the first byte at or after j that is '"', '\\' or below 0x20,
 // or len(b).
 func plainRun(b []byte, j int) int {
-	for j >= 0 && j+8 <= len(b) {
+	n := len(b)
+	for j >= 0 && j+8 <= n {
 		if m := quoteOrControl(load64(b, j)); m != 0 {
 			return j + bits.TrailingZeros64(m)>>3
 		}
 		j += 8
 	}
-	for j < len(b) && strPlain[b[j]] {
+	if j >= 0 && j < n && n >= 8 {
+		// The last word, overlapping the bytes already passed, which are made harmless so that no
+		// borrow from them flags a byte after j.
+		k := n - 8
+		if m := quoteOrControl(maskBefore(load64(b, k), j-k)); m != 0 {
+			return k + bits.TrailingZeros64(m)>>3
+		}
+		return n
+	}
+	for j < n && strPlain[b[j]] {
 		j++
 	}
 	return j
+}
+
+// maskBefore replaces the first k bytes of the word x (k < 8) with 'a', a byte no test flags.
+func maskBefore(x uint64, k int) uint64 {
+	low := uint64(1)<<(8*uint(k)) - 1
+	return x&^low | lsb*'a'&low
+}
+
+// shortWord returns the bytes of s (shorter than 8) as a word, padded with 'a'. The fallthrough
+// chain reads them without a loop: in WebAssembly every loop iteration costs a jump, and with a
+// host that can stop its guests (wazero's WithCloseOnContextDone) a check at each.
+func shortWord(s string) uint64 {
+	x := uint64(lsb * 'a')
+	switch len(s) {
+	case 7:
+		x = x&^(0xff<<48) | uint64(s[6])<<48
+		fallthrough
+	case 6:
+		x = x&^(0xff<<40) | uint64(s[5])<<40
+		fallthrough
+	case 5:
+		x = x&^(0xff<<32) | uint64(s[4])<<32
+		fallthrough
+	case 4:
+		x = x&^(0xff<<24) | uint64(s[3])<<24
+		fallthrough
+	case 3:
+		x = x&^(0xff<<16) | uint64(s[2])<<16
+		fallthrough
+	case 2:
+		x = x&^(0xff<<8) | uint64(s[1])<<8
+		fallthrough
+	case 1:
+		x = x&^0xff | uint64(s[0])
+	}
+	return x
 }
 
 // load64 returns the 8 bytes of b at i, little-endian, without a bounds check: the caller has
@@ -109,19 +155,35 @@ func load64(b []byte, i int) uint64 {
 // asciiRun returns the position of the first byte at or after i that encoding a JSON string must
 // look at: '"', '\\', below 0x20, or not ASCII; or len(s).
 func asciiRun(s string, i int) int {
+	n := len(s)
+	if i == 0 && n < 8 {
+		if m := attention(shortWord(s)); m != 0 {
+			return bits.TrailingZeros64(m) >> 3
+		}
+		return n
+	}
 	b := stringBytes(s)
-	for i >= 0 && i+8 <= len(b) {
-		x := load64(b, i)
-		if m := quoteOrControl(x) | x&msb; m != 0 {
+	for i >= 0 && i+8 <= n {
+		if m := attention(load64(b, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
 	}
-	for i < len(b) && b[i] < utf8.RuneSelf && strPlain[b[i]] {
+	if i >= 0 && i < n && n >= 8 {
+		k := n - 8
+		if m := attention(maskBefore(load64(b, k), i-k)); m != 0 {
+			return k + bits.TrailingZeros64(m)>>3
+		}
+		return n
+	}
+	for i < n && s[i] < utf8.RuneSelf && strPlain[s[i]] {
 		i++
 	}
 	return i
 }
+
+// attention flags the bytes of x that encoding a JSON string must look at (exactly the first).
+func attention(x uint64) uint64 { return quoteOrControl(x) | x&msb }
 
 // shortEscapes are the two-character escapes encoding/json uses for ASCII bytes.
 var shortEscapes = [utf8.RuneSelf]byte{'"': '"', '\\': '\\', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't'}
