@@ -35,9 +35,11 @@ func benchStore(b *testing.B, runs int) *sqlite.Store {
 	return s
 }
 
-// BenchmarkCommit commits events to one run, n per commit; events/s is the throughput.
+// BenchmarkCommit commits events to one run, n per commit; events/s is the throughput and
+// ns/event the cost per event. The engine's group commits are large when tokens stream fast
+// (hundreds of events), small when they trickle.
 func BenchmarkCommit(b *testing.B) {
-	for _, n := range []int{1, 16} {
+	for _, n := range []int{1, 16, 256, 1024} {
 		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
 			s := benchStore(b, 1)
 			var seq uint64
@@ -48,6 +50,7 @@ func BenchmarkCommit(b *testing.B) {
 				seq += uint64(n)
 			}
 			b.ReportMetric(float64(seq)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(seq), "ns/event")
 		})
 	}
 }
@@ -91,4 +94,24 @@ func BenchmarkEventsReplay(b *testing.B) {
 		read += len(evs)
 	}
 	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkEventsPage reads 10 events from the middle of a 10k-event log, as a subscriber
+// catching up in small steps does: the cost of one call.
+func BenchmarkEventsPage(b *testing.B) {
+	const total = 10000
+	s := benchStore(b, 1)
+	for seq := uint64(0); seq < total; seq += 500 {
+		if err := s.Commit(b.Context(), store.Commit{RunID: "r0", Events: benchEvents("r0", seq, 500)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var after uint64
+	for b.Loop() {
+		evs, err := s.Events(b.Context(), "r0", after, 10)
+		if err != nil || len(evs) != 10 || evs[0].Seq != after+1 {
+			b.Fatalf("%d events, %v", len(evs), err)
+		}
+		after = (after + 997) % (total - 10)
+	}
 }

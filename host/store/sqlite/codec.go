@@ -1,7 +1,7 @@
 package sqlite
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -47,47 +47,49 @@ func seqOf(v int64) (uint64, error) {
 	return uint64(v), nil
 }
 
-// eventRow is an event in its stored form.
-type eventRow struct {
-	seq  int64
-	typ  string
-	json string
-}
-
-// encodeEvent validates e and renders its stored form. An event must name its type (Type or
-// Data) and, when both are set, they must agree: otherwise it would not read back as written.
-func encodeEvent(e event.Event) (eventRow, error) {
+// appendEvent validates e and appends its stored form, one line of JSON, to b. An event must
+// name its type (Type or Data) and, when both are set, they must agree: otherwise it would not
+// read back as written.
+func appendEvent(b []byte, e event.Event) ([]byte, error) {
 	typ := e.Type
 	if typ == "" && e.Data != nil {
 		typ = e.Data.EventType()
 	}
 	if typ == "" {
-		return eventRow{}, fmt.Errorf("event seq %d has no type", e.Seq)
+		return nil, fmt.Errorf("event seq %d has no type", e.Seq)
 	}
 	if e.Data != nil && e.Data.EventType() != typ {
-		return eventRow{}, fmt.Errorf("event seq %d: type %q but %T data", e.Seq, typ, e.Data)
+		return nil, fmt.Errorf("event seq %d: type %q but %T data", e.Seq, typ, e.Data)
 	}
 	if e.Seq > math.MaxInt64 {
-		return eventRow{}, fmt.Errorf("event seq %d out of range", e.Seq)
+		return nil, fmt.Errorf("event seq %d out of range", e.Seq)
 	}
 	e.Type = typ
-	b, err := e.AppendJSON(make([]byte, 0, 256))
+	start := len(b)
+	b, err := e.AppendJSON(b)
 	if err != nil {
-		return eventRow{}, fmt.Errorf("event seq %d: %w", e.Seq, err)
+		return nil, fmt.Errorf("event seq %d: %w", e.Seq, err)
 	}
-	return eventRow{seq: int64(e.Seq), typ: string(typ), json: string(b)}, nil
+	// Compact JSON has no line breaks (they are escaped in strings, and encoding/json compacts
+	// what payloads marshal themselves); the batch format depends on it, so make sure.
+	if bytes.IndexByte(b[start:], '\n') >= 0 {
+		return nil, fmt.Errorf("event seq %d: JSON form has a line break", e.Seq)
+	}
+	return b, nil
 }
 
-// decodeEvent reads an event row of run runID back; a row that does not decode, or whose JSON
-// disagrees with its columns, is corrupt.
-func decodeEvent(runID string, row eventRow) (event.Event, error) {
-	var e event.Event
-	if err := json.Unmarshal([]byte(row.json), &e); err != nil {
-		return event.Event{}, fmt.Errorf("%w: event %s/%d: %w", ErrCorrupt, runID, row.seq, err)
+// decodeEvent reads the stored line of event seq of run runID back; a line that does not decode,
+// or that names another run or seq, is corrupt. seen may share strings with earlier lines.
+func decodeEvent(runID string, seq uint64, line []byte, seen *seenStrings) (event.Event, error) {
+	e, ok := decodeFast(line, seen)
+	if !ok {
+		if err := e.UnmarshalJSON(line); err != nil {
+			return event.Event{}, fmt.Errorf("%w: event %s/%d: %w", ErrCorrupt, runID, seq, err)
+		}
 	}
-	if row.seq < 1 || e.Seq != uint64(row.seq) || string(e.Type) != row.typ || e.RunID != runID {
-		return event.Event{}, fmt.Errorf("%w: event %s/%d: JSON says run %q seq %d type %q",
-			ErrCorrupt, runID, row.seq, e.RunID, e.Seq, e.Type)
+	if e.Seq != seq || e.RunID != runID {
+		return event.Event{}, fmt.Errorf("%w: event %s/%d: JSON says run %q seq %d",
+			ErrCorrupt, runID, seq, e.RunID, e.Seq)
 	}
 	return e, nil
 }

@@ -78,34 +78,57 @@ func sameID(what, got, want string) error {
 	return nil
 }
 
+// events checks that c.Events continue the log and stores them as event_batches rows of about
+// maxBatchBytes each.
 func (ct *commitTx) events(c store.Commit) error {
-	rows := make([]any, 0, 4*len(c.Events))
+	if len(c.Events) == 0 {
+		return nil
+	}
+	bufs := getBatchBufs()
+	defer bufs.put()
+	first := ct.lastSeq + 1
 	for i, e := range c.Events {
-		if want := ct.lastSeq + uint64(i) + 1; e.Seq != want {
-			return fmt.Errorf("event %d has seq %d, want %d: %w", i, e.Seq, want, store.ErrConflict)
+		seq := ct.lastSeq + uint64(i) + 1
+		if e.Seq != seq {
+			return fmt.Errorf("event %d has seq %d, want %d: %w", i, e.Seq, seq, store.ErrConflict)
 		}
 		if err := errors.Join(sameID("event run", e.RunID, ct.runID),
 			sameID("event thread", e.ThreadID, ct.threadID)); err != nil {
 			return err
 		}
 		e.RunID, e.ThreadID = ct.runID, ct.threadID
-		r, err := encodeEvent(e)
+		b := bufs.lines
+		if seq > first {
+			b = append(b, '\n')
+		}
+		b, err := appendEvent(b, e)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, ct.runID, r.seq, r.typ, r.json)
-	}
-	for len(rows) > 0 {
-		n := min(len(rows)/4, maxRowsPerInsert)
-		if _, err := ct.exec(insertEvents(n), rows[:4*n]...); err != nil {
-			if isDuplicate(err) {
-				return fmt.Errorf("events: %w", store.ErrConflict)
+		bufs.lines = b
+		if len(b) >= maxBatchBytes || i == len(c.Events)-1 {
+			if err := ct.insertBatch(bufs, first, seq); err != nil {
+				return err
 			}
-			return fmt.Errorf("events: %w", err)
+			first, bufs.lines = seq+1, b[:0]
 		}
-		rows = rows[4*n:]
 	}
 	ct.newSeq = ct.lastSeq + uint64(len(c.Events))
+	return nil
+}
+
+// insertBatch stores bufs.lines, the JSON lines of events first..last.
+func (ct *commitTx) insertBatch(bufs *batchBufs, first, last uint64) error {
+	format, data, err := bufs.pack()
+	if err != nil {
+		return fmt.Errorf("events %d-%d: %w", first, last, err)
+	}
+	if _, err := ct.exec(sqlInsertBatch, ct.runID, int64(last), int64(first), format, data); err != nil {
+		if isDuplicate(err) {
+			return fmt.Errorf("events: %w", store.ErrConflict)
+		}
+		return fmt.Errorf("events: %w", err)
+	}
 	return nil
 }
 
@@ -192,36 +215,68 @@ func (ct *commitTx) messages(c store.Commit) error {
 }
 
 // Events implements [store.Store]: ErrNotFound if the run does not exist; a negative limit is
-// an error. A stored event that does not decode fails the call with [ErrCorrupt].
+// an error. A stored event that does not decode, or a gap or overlap between stored batches,
+// fails the call with [ErrCorrupt].
 func (s *Store) Events(ctx context.Context, runID string, after uint64, limit int) ([]event.Event, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	n, err := limitOf(limit, -1) // -1: SQLite's "no limit"
+	n, err := limitOf(limit, math.MaxInt)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: events of %q: %w", runID, err)
 	}
-	if after > math.MaxInt64 {
-		after = math.MaxInt64
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, type, json FROM events
-		WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`, runID, int64(after), n)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: events of %q: %w", runID, err)
-	}
-	out, err := collect(rows, func(sc scanner) (event.Event, error) {
-		var r eventRow
-		if err := sc.Scan(&r.seq, &r.typ, &r.json); err != nil {
-			return event.Event{}, err
-		}
-		return decodeEvent(runID, r)
-	})
+	out, err := s.readEvents(ctx, runID, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: events of %q: %w", runID, err)
 	}
 	if len(out) == 0 {
 		return out, s.mustExist(ctx, "runs", runID)
+	}
+	return out, nil
+}
+
+// readEvents returns up to n (> 0) events of runID after seq after: the batches that overlap
+// (after, after+n], sliced.
+func (s *Store) readEvents(ctx context.Context, runID string, after uint64, n int) ([]event.Event, error) {
+	if after >= math.MaxInt64 {
+		return []event.Event{}, nil // no seq is stored above MaxInt64
+	}
+	upTo := int64(math.MaxInt64) // the last seq wanted
+	if uint64(n) < math.MaxInt64-after {
+		upTo = int64(after) + int64(n)
+	}
+	rows, err := s.reads[sqlReadBatches].QueryContext(ctx, runID, int64(after), upTo)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	bufs := getBatchBufs()
+	defer bufs.put()
+	out := make([]event.Event, 0, min(n, 1024))
+	next := after + 1 // the seq the next batch must hold
+	for len(out) < n && rows.Next() {
+		b := batch{runID: runID}
+		var format int64
+		var data sql.RawBytes // valid until the next Next: decoded at once
+		if err := rows.Scan(&b.first, &b.last, &format, &data); err != nil {
+			return nil, err
+		}
+		// Batches tile the log: the first read holds after+1, every later one starts right
+		// after the one before.
+		if b.first < 1 || uint64(b.first) > next || (len(out) > 0 && uint64(b.first) != next) {
+			return nil, fmt.Errorf("%w: event batch %d-%d where seq %d was due", ErrCorrupt, b.first, b.last, next)
+		}
+		if b.data, err = bufs.unpack(format, data); err != nil {
+			return nil, fmt.Errorf("event batch %d-%d: %w", b.first, b.last, err)
+		}
+		if out, err = b.appendEvents(out, next, n-len(out)); err != nil {
+			return nil, err
+		}
+		next = after + uint64(len(out)) + 1
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -121,6 +121,12 @@ func rawExec(t *testing.T, path, q string, args ...any) {
 	}
 }
 
+// editBatch returns an UPDATE that replaces text in the stored event batches: replaceArgs are
+// replace()'s second and third arguments.
+func editBatch(replaceArgs string) string {
+	return `UPDATE event_batches SET data = CAST(replace(CAST(data AS TEXT), ` + replaceArgs + `) AS BLOB)`
+}
+
 // fill stores one of everything.
 func fill(t *testing.T, s store.Store) {
 	t.Helper()
@@ -252,14 +258,34 @@ func TestCorruptRowsAreErrors(t *testing.T) {
 		name, sql string
 		read      func(s store.Store) error
 	}{
-		{"event JSON", `UPDATE events SET json = '{"v":1,"type":' WHERE seq = 2`,
+		{"event JSON", editBatch(`'"delta":"hello"}', '"delta":'`),
 			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 0); return err }},
-		{"event payload", `UPDATE events SET json = replace(json, '"delta":"hello"', '"delta":42') WHERE seq = 2`,
+		{"event payload", editBatch(`'"delta":"hello"', '"delta":42'`),
 			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 1, 0); return err }},
-		{"event seq", `UPDATE events SET json = replace(json, '"seq":2', '"seq":7') WHERE seq = 2`,
+		{"event seq", editBatch(`'"seq":2', '"seq":7'`),
 			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 0); return err }},
-		{"event type", `UPDATE events SET type = 'run.finished' WHERE seq = 2`,
+		{"event run", editBatch(`'"run_id":"r-1"', '"run_id":"r-2"'`),
+			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 1); return err }},
+		{"event type", editBatch(`'"type":"message.delta",', ''`),
+			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 1, 1); return err }},
+		{"event line missing", editBatch(`'}' || char(10) || '{', '},{'`),
+			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 1, 0); return err }},
+		{"event line extra", `UPDATE event_batches SET data = CAST(data || x'0a7b7d' AS BLOB)`,
+			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 1); return err }},
+		{"event batch gap", `UPDATE event_batches SET first_seq = first_seq + 1, last_seq = last_seq + 1`,
 			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 0); return err }},
+		{"event batch format", `UPDATE event_batches SET format = 7`,
+			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 0); return err }},
+		{"event batch truncated", `UPDATE event_batches SET format = 1, data = substr(CAST(data AS BLOB), 1, 30)`,
+			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 0); return err }},
+		{"event batch garbage", `UPDATE event_batches SET format = 1, data = CAST(data AS BLOB)`, // plain text is no S2 block
+			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 0); return err }},
+		{"event batch huge", `UPDATE event_batches SET format = 1, data = x'ffffffff0f00'`, // claims 4 GiB
+			func(s store.Store) error { _, err := s.Events(t.Context(), "r-1", 0, 0); return err }},
+		{"event batch seqs", `UPDATE event_batches SET first_seq = 0`, // refused by the CHECK constraint
+			nil},
+		{"event batch not a blob", `UPDATE event_batches SET data = 'text'`, // refused: STRICT
+			nil},
 		{"run usage", `UPDATE runs SET usage = 'tokens'`,
 			func(s store.Store) error { _, err := s.Run(t.Context(), "r-1"); return err }},
 		{"run in list", `UPDATE runs SET created_at = 'yesterday'`,
@@ -289,13 +315,16 @@ func TestCorruptRowsAreErrors(t *testing.T) {
 				}
 				return
 			}
+			sqlite.UnpackBatches(t, path)
 			rawExec(t, path, tc.sql)
 			s, err := sqlite.Open(t.Context(), path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if err := tc.read(s); !errors.Is(err, sqlite.ErrCorrupt) {
+			err = tc.read(s)
+			t.Log(err)
+			if !errors.Is(err, sqlite.ErrCorrupt) {
 				t.Errorf("read: %v, want ErrCorrupt", err)
 			}
 			// The rest of the database stays usable.

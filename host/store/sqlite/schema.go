@@ -13,7 +13,8 @@ const applicationID = 0x464c4554
 // Append new migrations; never edit a released one.
 //
 // Conventions: STRICT tables; times are UTC text "2006-01-02T15:04:05.000000000Z" (fixed width, so
-// text order is time order); JSON is stored as text; an absent optional string is ”.
+// text order is time order); JSON is stored as text (event batches: a BLOB of JSON lines); an
+// absent optional string is ”.
 var migrations = []string{
 	// 1: the initial schema.
 	`
@@ -76,6 +77,30 @@ CREATE TABLE kv (
 	value BLOB NOT NULL,
 	PRIMARY KEY (ns, key)
 ) STRICT, WITHOUT ROWID;
+`,
+	// 2: a run's events are stored in batches, one row per commit (split at maxBatchBytes):
+	// data holds the events' JSON forms, one per line, for seqs first_seq..last_seq, as they are
+	// (format 0) or compressed as one S2 block (format 1). One row per commit instead of one per
+	// event, and a tenth of the bytes for token events, make a streamed token cheap to store.
+	// The existing per-event rows are grouped into format-0 batches of about 64 KiB each.
+	`
+CREATE TABLE event_batches (
+	run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	last_seq  INTEGER NOT NULL,
+	first_seq INTEGER NOT NULL CHECK (first_seq >= 1 AND first_seq <= last_seq),
+	format    INTEGER NOT NULL,
+	data      BLOB NOT NULL,
+	PRIMARY KEY (run_id, last_seq)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO event_batches (run_id, last_seq, first_seq, format, data)
+SELECT run_id, max(seq), min(seq), 0, CAST(group_concat(json, char(10) ORDER BY seq) AS BLOB)
+FROM (SELECT run_id, seq, json,
+	sum(octet_length(json) + 1) OVER (PARTITION BY run_id ORDER BY seq) - octet_length(json) - 1 AS pos
+	FROM events)
+GROUP BY run_id, pos / 65536;
+
+DROP TABLE events;
 `,
 }
 
