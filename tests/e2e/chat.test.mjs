@@ -102,8 +102,8 @@ after(async () => {
  * openPage opens the chat page in a fresh browser context and waits until it is ready and its
  * socket is open. It records page errors and every WebSocket the page opens.
  */
-async function openPage(t, { query = '', viewport = { width: 1200, height: 800 } } = {}) {
-  const context = await browser.newContext({ viewport });
+async function openPage(t, { query = '', viewport = { width: 1200, height: 800 }, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme });
   t.after(() => context.close());
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
@@ -244,6 +244,7 @@ scenario('approval: http_fetch waits for a decision, deny lets the run continue 
   assert.match(answer, /http_fetch/, 'the answer says the fetch did not happen');
   assert.doesNotMatch(answer, /status 200/);
   assert.deepEqual(errors, []);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'approval-denied.png'), fullPage: true });
 });
 
 scenario('cancel: Stop ends a slow stream and the run shows cancelled', async (t) => {
@@ -263,6 +264,7 @@ scenario('cancel: Stop ends a slow stream and the run shows cancelled', async (t
   assert.ok(await page.locator('#send').isVisible(), 'the composer is usable again');
   assert.ok(!(await page.locator('#stop').isVisible()));
   assert.deepEqual(errors, []);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'cancelled.png') });
 });
 
 scenario('reconnect: a dropped socket resumes the run from the last seq, no word lost or repeated', async (t) => {
@@ -349,8 +351,8 @@ scenario('escaping: markup in model output shows as text and never runs', async 
   assert.deepEqual(errors, []);
 });
 
-scenario('narrow screens: the conversation list is a drawer and the chat fits', async (t) => {
-  const { page, errors } = await openPage(t, { viewport: { width: 390, height: 780 } });
+scenario('narrow screens (dark): the conversation list is a drawer and the chat fits', async (t) => {
+  const { page, errors } = await openPage(t, { viewport: { width: 390, height: 780 }, colorScheme: 'dark' });
   await ask(page, 'What is 6*7?');
   await page.locator('.run[data-status="done"]').last().waitFor();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

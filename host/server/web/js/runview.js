@@ -13,6 +13,9 @@ const STATUS_TEXT = {
   failed: 'Failed',
 };
 
+/** CONTROL_TOOL matches the tools the engine offers for handoffs and routing decisions. */
+const CONTROL_TOOL = /^(transfer_to_|route_to_).|^finish$/;
+
 /** TERMINAL lists the statuses after which a run streams nothing more. */
 export const TERMINAL = new Set(['done', 'cancelled', 'failed']);
 
@@ -143,10 +146,14 @@ export class RunView {
     const result = el('pre', { class: 'tool-result', 'aria-label': 'Result', hidden: true });
     const state = el('span', { class: 'tool-state' }, 'calling…');
     const nameEl = el('span', { class: 'tool-name' }, name || '');
-    const card = el('div', { class: 'tool', 'data-tool-call-id': id, 'data-status': 'calling' },
-      el('div', { class: 'tool-head' }, el('span', { class: 'tool-icon', 'aria-hidden': 'true' }, '⚙'),
-        el('span', { class: 'tool-agent' }, this.agent || ''), nameEl, state),
-      argsPre, result);
+    const control = CONTROL_TOOL.test(name || '');
+    const head = el('div', { class: 'tool-head' }, el('span', { class: 'tool-icon', 'aria-hidden': 'true' }, control ? '⇢' : '⚙'),
+      el('span', { class: 'tool-agent' }, this.agent || ''), nameEl, state);
+    // A handoff or routing call is a decision the trail shows as a route chip: its card stays one
+    // line, with the arguments and result a click away.
+    const body = control ? [el('details', { class: 'tool-more' }, el('summary', {}, 'details'), argsPre, result)] : [argsPre, result];
+    const card = el('div', { class: 'tool' + (control ? ' tool-control' : ''), 'data-tool-call-id': id, 'data-status': 'calling' },
+      head, ...body);
     this.items.append(card);
     t = { card, args, argsPre, result, state, name: nameEl, raw: '' };
     this.tools.set(id, t);
