@@ -37,12 +37,12 @@ let browser;
 let dataDir;
 
 /** startServer runs `fleet serve` on a free port and resolves once it prints its address. */
-function startServer() {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'fleet-e2e-'));
+function startServer(addr = '127.0.0.1:0') {
+  dataDir ||= mkdtempSync(path.join(tmpdir(), 'fleet-e2e-'));
   const env = { ...process.env, FLEET_OFFLINE_DELAY: TOKEN_DELAY };
   delete env.OPENAI_API_KEY; // the offline model, always
   delete env.FLEET_TOKEN;
-  const args = ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, '--plugins', PLUGINS];
+  const args = ['serve', '--addr', addr, '--data-dir', dataDir, '--plugins', PLUGINS];
   const proc = spawn(FLEET_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   createInterface({ input: proc.stderr }).on('line', (l) => output.push(l));
@@ -367,4 +367,24 @@ scenario('narrow screens (dark): the conversation list is a drawer and the chat 
   await page.getByRole('button', { name: 'New chat' }).click();
   assert.equal(await menu.getAttribute('aria-expanded'), 'false');
   assert.deepEqual(errors, []);
+});
+
+scenario('server restart mid-stream: the page waits, reconnects and follows the resumed run to its end', async (t) => {
+  const { page, errors, sent } = await openPage(t);
+  const all = words(60, 's');
+  await ask(page, 'Say exactly: ' + all.join(' '));
+  await waitWords(page, 8);
+  const addr = new URL(server.url).host;
+  await stopServer(); // SIGTERM: the server tells the page it shuts down, the run checkpoints
+  await page.locator('#conn:not([data-state="open"])').waitFor();
+  server = await startServer(addr); // same port and data: the run resumes in the new process
+  await page.locator('.run[data-status="done"]').last().waitFor({ timeout: 40_000 });
+
+  const run = lastRun(page);
+  assert.deepEqual((await answerText(run)).trim().split(/\s+/), all, 'the last answer is whole');
+  const resumes = sent.filter((m) => m.type === 'resume');
+  assert.ok(resumes.length >= 1 && resumes.every((m) => m.after > 0), `resumed after the last seq seen: ${JSON.stringify(resumes)}`);
+  assert.equal(sent.filter((m) => m.type === 'run').length, 1, 'no second run');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'restart.png'), fullPage: true });
+  assert.deepEqual(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e.message)), []);
 });
