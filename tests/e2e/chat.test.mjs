@@ -34,15 +34,22 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 
 let server; // {proc, url, output}
 let browser;
-let dataDir;
+const dataDirs = [];
 
-/** startServer runs `fleet serve` on a free port and resolves once it prints its address. */
-function startServer(addr = '127.0.0.1:0') {
-  dataDir ||= mkdtempSync(path.join(tmpdir(), 'fleet-e2e-'));
+/**
+ * startServer runs `fleet serve` (on a free port unless addr says otherwise, in a new data
+ * directory unless dataDir is given) and resolves to {proc, url, output, dataDir} once it prints
+ * its address.
+ */
+function startServer({ addr = '127.0.0.1:0', dataDir = '', args: extra = [] } = {}) {
+  if (!dataDir) {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'fleet-e2e-'));
+    dataDirs.push(dataDir);
+  }
   const env = { ...process.env, FLEET_OFFLINE_DELAY: TOKEN_DELAY };
   delete env.OPENAI_API_KEY; // the offline model, always
   delete env.FLEET_TOKEN;
-  const args = ['serve', '--addr', addr, '--data-dir', dataDir, '--plugins', PLUGINS];
+  const args = ['serve', '--addr', addr, '--data-dir', dataDir, '--plugins', PLUGINS, ...extra];
   const proc = spawn(FLEET_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   createInterface({ input: proc.stderr }).on('line', (l) => output.push(l));
@@ -56,7 +63,7 @@ function startServer(addr = '127.0.0.1:0') {
       const m = /^fleet: serving (https?:\/\/\S+)/.exec(line);
       if (m) {
         clearTimeout(timer);
-        resolve({ proc, url: m[1].replace(/\/$/, ''), output });
+        resolve({ proc, url: m[1].replace(/\/$/, ''), output, dataDir });
       }
     });
     proc.on('error', (err) => {
@@ -70,15 +77,16 @@ function startServer(addr = '127.0.0.1:0') {
   });
 }
 
-function stopServer() {
-  if (!server || server.proc.exitCode !== null) return Promise.resolve();
+/** stopServer ends a server with SIGTERM (SIGKILL if it has not exited 15 s later). */
+function stopServer(srv = server) {
+  if (!srv || srv.proc.exitCode !== null || srv.proc.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => server.proc.kill('SIGKILL'), 10_000);
-    server.proc.on('exit', () => {
+    const timer = setTimeout(() => srv.proc.kill('SIGKILL'), 15_000);
+    srv.proc.on('exit', () => {
       clearTimeout(timer);
       resolve();
     });
-    server.proc.kill('SIGTERM');
+    srv.proc.kill('SIGTERM');
   });
 }
 
@@ -95,14 +103,14 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stopServer();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /**
  * openPage opens the chat page in a fresh browser context and waits until it is ready and its
  * socket is open. It records page errors and every WebSocket the page opens.
  */
-async function openPage(t, { query = '', viewport = { width: 1200, height: 800 }, colorScheme = 'light' } = {}) {
+async function openPage(t, { query = '', viewport = { width: 1200, height: 800 }, colorScheme = 'light', base = '' } = {}) {
   const context = await browser.newContext({ viewport, colorScheme });
   t.after(() => context.close());
   const page = await context.newPage();
@@ -117,7 +125,7 @@ async function openPage(t, { query = '', viewport = { width: 1200, height: 800 }
     ws.on('framesent', (f) => sent.push(JSON.parse(f.payload)));
   });
   t.page = page;
-  await page.goto(server.url + '/' + query);
+  await page.goto((base || server.url) + '/' + query);
   await ready(page);
   return { context, page, errors, sockets, sent };
 }
@@ -377,7 +385,7 @@ scenario('server restart mid-stream: the page waits, reconnects and follows the 
   const addr = new URL(server.url).host;
   await stopServer(); // SIGTERM: the server tells the page it shuts down, the run checkpoints
   await page.locator('#conn:not([data-state="open"])').waitFor();
-  server = await startServer(addr); // same port and data: the run resumes in the new process
+  server = await startServer({ addr, dataDir: server.dataDir }); // the run resumes in the new process
   await page.locator('.run[data-status="done"]').last().waitFor({ timeout: 40_000 });
 
   const run = lastRun(page);
@@ -387,4 +395,25 @@ scenario('server restart mid-stream: the page waits, reconnects and follows the 
   assert.equal(sent.filter((m) => m.type === 'run').length, 1, 'no second run');
   await page.screenshot({ path: path.join(ARTIFACTS, 'restart.png'), fullPage: true });
   assert.deepEqual(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e.message)), []);
+});
+
+scenario('token: ?token= in the page address reaches the API and the WebSocket', async (t) => {
+  const guarded = await startServer({ args: ['--token', 'e2e-secret'] });
+  t.after(() => stopServer(guarded));
+  const res = await fetch(guarded.url + '/v1/workflows');
+  assert.equal(res.status, 401, 'the API needs the token');
+
+  const { page, errors } = await openPage(t, { base: guarded.url, query: '?token=e2e-secret' });
+  await ask(page, 'Say exactly: the token works');
+  await page.locator('.run[data-status="done"]').last().waitFor();
+  assert.equal(await answerText(lastRun(page)), 'the token works');
+  await page.locator('.thread').first().waitFor();
+  assert.deepEqual(errors, []);
+
+  const denied = await (await browser.newContext()).newPage();
+  t.after(() => denied.context().close());
+  await denied.goto(guarded.url + '/');
+  await denied.locator('body[data-ready="true"]').waitFor();
+  assert.match(await denied.locator('#alert').textContent(), /needs a token/);
+  assert.equal(await denied.locator('#conn').getAttribute('data-state'), 'closed', 'no socket without the token');
 });

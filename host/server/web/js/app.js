@@ -240,18 +240,22 @@ function restore() {
 
 // ---- workflows ----
 
+/** loadWorkflows fills the picker; false when the server refused the page (no or a wrong token). */
 async function loadWorkflows(preferred) {
   try {
     state.workflows = await listWorkflows();
   } catch (err) {
-    showAlert('Could not load workflows: ' + err.message);
-    return;
+    showAlert(err.status === 401
+      ? 'This server needs a token: open the page as /?token=YOUR_TOKEN.'
+      : 'Could not load workflows: ' + err.message);
+    return err.status !== 401;
   }
   clear(ui.workflow);
   for (const w of state.workflows) ui.workflow.append(el('option', { value: w.name }, w.name));
   const names = state.workflows.map((w) => w.name);
   ui.workflow.value = [preferred, 'assistant', names[0]].find((n) => n && names.includes(n)) || '';
   showWorkflowHint();
+  return true;
 }
 
 function showWorkflowHint() {
@@ -329,7 +333,11 @@ async function main() {
   wire();
   const saved = restore();
   const params = new URLSearchParams(location.search);
-  await loadWorkflows(params.get('workflow') || saved.workflow);
+  if (!(await loadWorkflows(params.get('workflow') || saved.workflow))) {
+    showConnection('closed');
+    document.body.dataset.ready = 'true';
+    return;
+  }
   socket.connect();
   if (saved.threadId) {
     await openThread(saved.threadId, (saved.runs || []).filter((r) => r.threadId === saved.threadId));
