@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/agentfleet/fleet/host/plugin"
@@ -26,7 +27,12 @@ func HostMap(tb testing.TB, pkgDir string, m plugin.Manifest) MapFunc {
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	h, err := plugin.NewHost(ctx, plugin.Config{CacheDir: tb.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	cache, err := testwasm.CacheDir()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The host keeps compiled modules on disk, by module hash: a later run skips the compilation.
+	h, err := plugin.NewHost(ctx, plugin.Config{CacheDir: filepath.Join(cache, "host"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/agentfleet/fleet/internal/testwasm"
@@ -34,6 +35,18 @@ type WasmMapper struct {
 	// Descriptor is what fleet_init answered.
 	Descriptor json.RawMessage
 }
+
+// compiled caches compiled modules, on disk next to internal/testwasm's builds when it can (in
+// memory otherwise): a LoadWasm of a module compiled before, in this process or an earlier one,
+// skips the compilation (seconds for a Go guest, a minute under -race).
+var compiled = func() wazero.CompilationCache {
+	if dir, err := testwasm.CacheDir(); err == nil {
+		if c, err := wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wazero")); err == nil {
+			return c
+		}
+	}
+	return wazero.NewCompilationCache()
+}()
 
 // WasmOptions configure LoadWasm.
 type WasmOptions struct {
@@ -65,7 +78,8 @@ func LoadWasm(tb testing.TB, pkgDir string, o WasmOptions) *WasmMapper {
 		}
 		m.config[k] = b
 	}
-	m.rt = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(o.Interruptible))
+	m.rt = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(o.Interruptible).
+		WithCompilationCache(compiled))
 	tb.Cleanup(func() { _ = m.rt.Close(ctx) })
 	if err := m.instantiate(ctx, wasm, o.Env); err != nil {
 		tb.Fatal(err)
