@@ -8,8 +8,9 @@ import (
 )
 
 // maxText bounds the text kept for one open message; beyond it the text is cut (agent.message then
-// says truncated).
-const maxText = 64 << 10
+// says truncated). The state crosses the boundary with every batch and shares max_input with the
+// events: eight long messages open at once keep it near 256 KiB.
+const maxText = 32 << 10
 
 // openText is a message still open and its text so far.
 type openText struct {

@@ -28,7 +28,7 @@
 //	run.failed         error                 error, message, kind (the error code), data; then done
 //	run.cancelled      cancelled             message; then done
 //
-// The stream's state holds the text of the messages still open (up to 64 KiB each), for
+// The stream's state holds the text of the messages still open (up to 32 KiB each), for
 // agent.message. Nothing follows done.
 package main
 
