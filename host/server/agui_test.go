@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -302,4 +303,80 @@ func TestAGUIHttpAgent(t *testing.T) {
 		t.Fatalf("assistant messages %q", texts)
 	}
 	st.waitStatus("run_agui_apr", "succeeded")
+}
+
+// TestAGUIOverWebSocket: the default format on the WebSocket is AG-UI; each stretch of a run
+// (up to the interrupt, then the continuation after the approval) is a valid AG-UI stream.
+func TestAGUIOverWebSocket(t *testing.T) {
+	url := pageServer(t)
+	st := aguiStack(t, stackOpts{})
+	wc := st.ws()
+	wc.send(map[string]any{"type": "run", "workflow": "approval", "message": "Fetch " + url, "runId": "run_agws"})
+	if m := wc.next(10 * time.Second); m.Type != "accepted" {
+		t.Fatalf("%s", m.raw)
+	}
+	isType := func(types ...string) func(wsMsg) bool {
+		return func(m wsMsg) bool {
+			var e aguiEvent
+			json.Unmarshal(m.Frame, &e)
+			return slices.Contains(types, e.str("type"))
+		}
+	}
+	stretch := func(ms []wsMsg) ([]aguiEvent, aguiEvent) {
+		var evs []aguiEvent
+		for _, m := range ms {
+			var e aguiEvent
+			if err := json.Unmarshal(m.Frame, &e); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, e)
+		}
+		if err := verifyAGUI(evs); err != nil {
+			t.Fatal(err)
+		}
+		return evs, evs[len(evs)-1]
+	}
+	_, last := stretch(wc.runFrames("run_agws", isType("RUN_FINISHED", "RUN_ERROR")))
+	outcome, _ := last["outcome"].(map[string]any)
+	interrupts, _ := outcome["interrupts"].([]any)
+	if outcome["type"] != "interrupt" || len(interrupts) != 1 {
+		t.Fatalf("first stretch ends with %v", last)
+	}
+	id, _ := interrupts[0].(map[string]any)["id"].(string)
+	wc.send(map[string]any{"type": "approve", "runId": "run_agws", "approvalId": id})
+	_, last = stretch(wc.runFrames("run_agws", isType("RUN_FINISHED", "RUN_ERROR")))
+	if outcome, _ := last["outcome"].(map[string]any); last.str("type") != "RUN_FINISHED" || outcome["type"] != "success" {
+		t.Fatalf("continuation ends with %v", last)
+	}
+	st.waitStatus("run_agws", "succeeded")
+}
+
+// TestOtherMappers: the vercel and legacy mapper plugins through the SSE endpoint, with the
+// Vercel stream's header and [DONE] line.
+func TestOtherMappers(t *testing.T) {
+	st := newStack(t, stackOpts{})
+	formats := loadMapperPlugins(t, st)
+	for _, f := range []string{"vercel", "legacy"} {
+		t.Run(f, func(t *testing.T) {
+			if !formats[f] {
+				t.Skipf("the %s mapper plugin is not available", f)
+			}
+			resp := st.postRun("assistant", f, input("", "", "What is 2+2?"))
+			raw := newSSEReader(t, resp).all()
+			resp.Body.Close()
+			if resp.StatusCode != 200 || len(raw) < 3 {
+				t.Fatalf("status %d, %d events", resp.StatusCode, len(raw))
+			}
+			for _, r := range raw[:len(raw)-1] {
+				if !json.Valid([]byte(r.Data)) {
+					t.Fatalf("frame %q is not JSON", r.Data)
+				}
+			}
+			if f == "vercel" {
+				if resp.Header.Get("x-vercel-ai-ui-message-stream") != "v1" || raw[len(raw)-1].Data != "[DONE]" {
+					t.Fatalf("vercel stream: header %q, last %q", resp.Header.Get("x-vercel-ai-ui-message-stream"), raw[len(raw)-1].Data)
+				}
+			}
+		})
+	}
 }

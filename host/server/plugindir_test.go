@@ -19,6 +19,7 @@ import (
 type listedPlugin struct {
 	Name   string   `json:"name"`
 	Kind   string   `json:"kind"`
+	Format string   `json:"format"`
 	File   string   `json:"file"`
 	SHA256 string   `json:"sha256"`
 	Tools  []string `json:"tools"`
@@ -41,7 +42,7 @@ func (st *stack) listPlugins() []listedPlugin {
 // waitPlugins waits until the plugin listing satisfies cond, woken by the watcher's reloads.
 func (st *stack) waitPlugins(what string, cond func([]listedPlugin) bool) []listedPlugin {
 	st.t.Helper()
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(60 * time.Second)
 	for {
 		changed := server.PluginsChanged(st.srv)
 		if l := st.listPlugins(); cond(l) {
@@ -147,6 +148,12 @@ func TestPluginReplaced(t *testing.T) {
 	manifest := "capabilities:\n  http: {allow: [\"127.0.0.1\"], allow_private: true}\n"
 	os.WriteFile(filepath.Join(dir, "http.yaml"), []byte(manifest), 0o644)
 	wasm := pluginWasm(t, "http")
+	v2 := withCustomSection(wasm, "v2")
+	// Compile the new module ahead (the host caches compiled code by SHA-256): a cold compile
+	// under -race can take longer than the test is willing to wait, and it is not what is tested.
+	if warm, err := sharedHost.Load(context.Background(), v2, manifests["http"]); err == nil {
+		warm.Close(context.Background())
+	}
 	os.WriteFile(filepath.Join(dir, "http.wasm"), wasm, 0o644)
 	st := pluginDirStack(t, dir, 50*time.Millisecond)
 	old := find(st.listPlugins(), "http", "loaded")
@@ -165,7 +172,7 @@ func TestPluginReplaced(t *testing.T) {
 	}()
 	<-arrived // the call is running on the old module
 
-	os.WriteFile(filepath.Join(dir, "http.wasm"), withCustomSection(wasm, "v2"), 0o644)
+	os.WriteFile(filepath.Join(dir, "http.wasm"), v2, 0o644)
 	l := st.waitPlugins("the new module", func(l []listedPlugin) bool {
 		p := find(l, "http", "loaded")
 		return p != nil && p.SHA256 != old.SHA256
@@ -259,5 +266,29 @@ func TestPluginDirAdopts(t *testing.T) {
 	}
 	if n := server.PluginReloads(st.srv); n != 0 {
 		t.Fatalf("%d loads at start, want 0 (adopted)", n)
+	}
+}
+
+// TestPluginDropInMapper: a mapper plugin dropped in makes its format usable at once.
+func TestPluginDropInMapper(t *testing.T) {
+	wasm, err := mapperWasm("agui")
+	if err != nil {
+		t.Skipf("the agui mapper plugin does not build: %v", firstLine(err.Error()))
+	}
+	dir := t.TempDir()
+	st := pluginDirStack(t, dir, 50*time.Millisecond)
+	if code, body := st.do("POST", "/v1/workflows/echo/runs", input("", "", "Say exactly: x")); code != 400 || !strings.Contains(body, `unknown format \"agui\"`) {
+		t.Fatalf("before: %d %s", code, body)
+	}
+	os.WriteFile(filepath.Join(dir, "agui.wasm"), wasm, 0o644)
+	l := st.waitPlugins("agui to load", func(l []listedPlugin) bool { return find(l, "agui", "loaded") != nil })
+	if p := find(l, "agui", "loaded"); p.Kind != "mapper" || p.Format != "agui" {
+		t.Fatalf("listed %+v", p)
+	}
+	resp := st.postRun("echo", "", input("", "", "Say exactly: now in AG-UI"))
+	evs := aguiEvents(t, newSSEReader(t, resp).all())
+	resp.Body.Close()
+	if err := verifyAGUI(evs); err != nil || evs[0].str("type") != "RUN_STARTED" {
+		t.Fatalf("AG-UI stream after the drop-in: %v %v", evs, err)
 	}
 }

@@ -125,7 +125,6 @@ function runChanged(view) {
 }
 
 function answerApproval(view, approvalId, approve, reason) {
-  view.approvalPending(approvalId);
   const msg = { type: approve ? 'approve' : 'deny', runId: view.runId, approvalId };
   if (!approve && reason) msg.reason = reason;
   socket.send(msg);
@@ -270,7 +269,7 @@ function updateComposer() {
   const busy = !!activeRun();
   ui.send.hidden = busy;
   ui.stop.hidden = !busy;
-  ui.stop.disabled = !busy || activeRun().view.status === 'waiting';
+  ui.stop.disabled = !busy;
   ui.send.disabled = busy || !ui.input.value.trim() || !ui.workflow.value;
 }
 

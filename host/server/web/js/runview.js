@@ -213,26 +213,19 @@ export class RunView {
     } else {
       this.items.append(box);
     }
-    const entry = { box, buttons: [approveBtn, denyBtn, reason], note };
+    const entry = { box, note };
     this.approvals.set(a.id, entry);
     return entry;
   }
 
-  /** approvalPending disables the controls while an answer is on its way. */
-  approvalPending(id) {
-    const a = this.approvals.get(id);
-    if (!a) return;
-    for (const b of a.buttons) b.disabled = true;
-  }
-
-  /** approvalResolved shows the decision ("approved" or "denied"), removing the controls. */
+  /** approvalResolved shows the decision ("approved", "denied", or "void" for a run that ended), removing the controls. */
   approvalResolved(id, decision, reason) {
     const a = this.approvals.get(id);
     if (!a || a.box.dataset.status !== 'pending') return;
     a.box.dataset.status = decision;
-    for (const b of a.buttons) b.disabled = true;
     a.box.querySelector('.approval-actions').remove();
-    a.note.textContent = (decision === 'approved' ? 'Approved' : 'Denied') + (reason ? ': ' + reason : '') + '.';
+    const said = { approved: 'Approved', denied: 'Denied', void: 'Not answered: the run ended' }[decision] || decision;
+    a.note.textContent = said + (reason ? ': ' + reason : '') + '.';
   }
 
   /** pendingApprovals lists the ids of approvals still waiting for an answer. */
@@ -240,8 +233,9 @@ export class RunView {
     return [...this.approvals].filter(([, a]) => a.box.dataset.status === 'pending').map(([id]) => id);
   }
 
-  /** closeOpen marks everything still streaming as ended (a run that stopped mid-way). */
+  /** closeOpen marks everything still streaming or waiting as ended (a run that stopped mid-way). */
   closeOpen() {
+    for (const id of this.pendingApprovals()) this.approvalResolved(id, 'void');
     for (const m of this.messages.values()) m.node.classList.remove('streaming');
     for (const t of this.tools.values()) {
       if (t.card.dataset.status === 'calling' || t.card.dataset.status === 'running') this.toolState(t, 'aborted', 'stopped');

@@ -5,6 +5,9 @@
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5000;
 
+/** WAKES lists the messages after which a paused run streams again. */
+const WAKES = new Set(['approve', 'deny', 'cancel']);
+
 /**
  * Tracked is what the socket keeps per run: how far the page has its frames, and how to start the
  * run if the server never acknowledged it. The server labels each frame with its event's seq and,
@@ -108,10 +111,20 @@ export class ChatSocket {
     this.runs.delete(runId);
   }
 
-  /** send sends a control message (cancel, approve, deny), queueing it while disconnected. */
+  /**
+   * send sends a control message (cancel, approve, deny), queueing it while disconnected. An
+   * answer to a paused run streams its continuation; a cancel of a paused run is followed by a
+   * resume so that its end streams too.
+   */
   send(msg) {
     const t = msg.runId && this.runs.get(msg.runId);
-    if (t && (msg.type === 'approve' || msg.type === 'deny')) t.live = true;
+    const paused = !!t && !t.live;
+    if (t && WAKES.has(msg.type)) t.live = true;
+    this.post(msg);
+    if (paused && msg.type === 'cancel') this.post(t.resume());
+  }
+
+  post(msg) {
     if (this.open) {
       this.ws.send(JSON.stringify(msg));
     } else {
