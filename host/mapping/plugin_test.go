@@ -178,25 +178,25 @@ func TestPluginMapperAgainstGoGuest(t *testing.T) {
 	g := &goGuest{}
 	s := mapping.WithCall(pm, g.call).NewStream("s1")
 	ctx := context.Background()
+	mapOK := func(what string, evs []event.Event, check func([]mapping.Frame) bool) {
+		t.Helper()
+		fs, err := s.Map(ctx, evs)
+		if err != nil || !check(fs) {
+			t.Fatalf("%s: frames %+v, %v", what, fs, err)
+		}
+	}
 	// The run.started event is filtered out (not in "events"), the deltas go through.
-	batch := []event.Event{{V: 1, Type: event.RunStarted, Seq: 1, Data: event.RunStartedData{Workflow: "w"}}, delta(2, "hel"), delta(3, "lo")}
-	fs, err := s.Map(ctx, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fs) != 2 || fs[0].Seq != 2 || string(fs[0].Data) != `{"text":"HEL"}` || fs[1].Seq != 3 {
-		t.Fatalf("frames %+v", fs)
-	}
+	mapOK("first batch", []event.Event{{V: 1, Type: event.RunStarted, Seq: 1, Data: event.RunStartedData{Workflow: "w"}}, delta(2, "hel"), delta(3, "lo")},
+		func(fs []mapping.Frame) bool {
+			return len(fs) == 2 && fs[0].Seq == 2 && string(fs[0].Data) == `{"text":"HEL"}` && fs[1].Seq == 3
+		})
 	// A batch of only filtered events makes no call.
-	if fs, err := s.Map(ctx, []event.Event{{V: 1, Type: event.StepStarted, Seq: 4, Data: event.StepStartedData{}}}); err != nil || len(fs) != 0 {
-		t.Fatalf("filtered batch: %v %v", fs, err)
-	}
+	mapOK("filtered batch", []event.Event{{V: 1, Type: event.StepStarted, Seq: 4, Data: event.StepStartedData{}}},
+		func(fs []mapping.Frame) bool { return len(fs) == 0 })
 	// A batch bigger than MaxBatchBytes is split; the state goes through every call.
 	big := strings.Repeat("x", mapping.MaxBatchBytes/3)
-	fs, err = s.Map(ctx, []event.Event{delta(5, big), delta(6, big), delta(7, big), delta(8, "!")})
-	if err != nil || len(fs) != 4 || fs[3].Seq != 8 {
-		t.Fatalf("big batch: %d frames, %v", len(fs), err)
-	}
+	mapOK("big batch", []event.Event{delta(5, big), delta(6, big), delta(7, big), delta(8, "!")},
+		func(fs []mapping.Frame) bool { return len(fs) == 4 && fs[3].Seq == 8 })
 	end, err := s.End(ctx)
 	if err != nil || len(end) != 1 || end[0].Seq != 0 || string(end[0].Data) != `{"end":6}` {
 		t.Fatalf("end: %+v %v", end, err)

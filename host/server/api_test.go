@@ -159,7 +159,27 @@ func TestThreadsSurviveRestart(t *testing.T) {
 	resp.Body.Close()
 	st.restart()
 
-	code, body := st.do("GET", "/v1/threads/thr_keep", "")
+	checkThread(t, st, "thr_keep", "Say exactly: one", []string{"user:Say exactly: one", "assistant:one", "user:Say exactly: two", "assistant:two"})
+	_, body := st.do("GET", "/v1/threads", "")
+	if !strings.Contains(body, `"id":"thr_keep"`) || !strings.Contains(body, `"id":"thr_gone"`) {
+		t.Fatalf("threads %s", body)
+	}
+	if code, _ := st.do("DELETE", "/v1/threads/thr_gone", ""); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if code, _ := st.do("GET", "/v1/threads/thr_gone", ""); code != 404 {
+		t.Fatalf("deleted thread: %d", code)
+	}
+	if code, _ := st.do("GET", "/v1/runs/run_gone", ""); code != 404 {
+		t.Fatalf("run of the deleted thread: %d", code)
+	}
+}
+
+// checkThread reads a thread through the API and checks its title and messages ("role:content",
+// each answer by the echo agent, in the runs run_keep_0, run_keep_1, ...).
+func checkThread(t *testing.T, st *stack, id, title string, want []string) {
+	t.Helper()
+	code, body := st.do("GET", "/v1/threads/"+id, "")
 	var got struct {
 		Thread struct {
 			ID, Title string
@@ -175,30 +195,15 @@ func TestThreadsSurviveRestart(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil || code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
-	want := []string{"user:Say exactly: one", "assistant:one", "user:Say exactly: two", "assistant:two"}
-	if len(got.Messages) != len(want) {
-		t.Fatalf("messages %+v", got.Messages)
-	}
-	for i, m := range got.Messages {
-		if m.Role+":"+m.Content != want[i] || m.Seq != int64(i+1) {
-			t.Fatalf("message %d: %+v, want %s", i, m, want[i])
-		}
-	}
-	if got.Thread.ID != "thr_keep" || got.Thread.Title != "Say exactly: one" || got.Messages[1].Agent != "echo" || got.Messages[3].RunID != "run_keep_1" {
+	if got.Thread.ID != id || got.Thread.Title != title || len(got.Messages) != len(want) {
 		t.Fatalf("thread %+v, messages %+v", got.Thread, got.Messages)
 	}
-	_, body = st.do("GET", "/v1/threads", "")
-	if !strings.Contains(body, `"id":"thr_keep"`) || !strings.Contains(body, `"id":"thr_gone"`) {
-		t.Fatalf("threads %s", body)
-	}
-	if code, _ := st.do("DELETE", "/v1/threads/thr_gone", ""); code != 204 {
-		t.Fatalf("delete: %d", code)
-	}
-	if code, _ := st.do("GET", "/v1/threads/thr_gone", ""); code != 404 {
-		t.Fatalf("deleted thread: %d", code)
-	}
-	if code, _ := st.do("GET", "/v1/runs/run_gone", ""); code != 404 {
-		t.Fatalf("run of the deleted thread: %d", code)
+	for i, m := range got.Messages {
+		agent := map[string]string{"user": "", "assistant": "echo"}[m.Role]
+		run := fmt.Sprintf("run_keep_%d", i/2)
+		if m.Role+":"+m.Content != want[i] || m.Seq != int64(i+1) || m.Agent != agent || m.RunID != run {
+			t.Fatalf("message %d: %+v, want %s by %q in %s", i, m, want[i], agent, run)
+		}
 	}
 }
 
@@ -399,22 +404,7 @@ func TestSeveralFramesPerEvent(t *testing.T) {
 		t.Fatalf("stream end %+v %+v", all[n-2], all[n-1])
 	}
 	for cut := 1; cut < n-2; cut++ {
-		req, _ := http.NewRequest("GET", st.url+"/v1/runs/run_tw/events?format=twice", nil)
-		req.Header.Set("Last-Event-ID", all[cut-1].ID)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rest := newSSEReader(t, resp).all()
-		resp.Body.Close()
-		if len(rest) != n-cut {
-			t.Fatalf("resume after %s: %d events, want %d", all[cut-1].ID, len(rest), n-cut)
-		}
-		for i := range rest {
-			if rest[i].ID != all[cut+i].ID || rest[i].Data != all[cut+i].Data {
-				t.Fatalf("resume after %s: event %d is %+v, want %+v", all[cut-1].ID, i, rest[i], all[cut+i])
-			}
-		}
+		checkResumeAfter(t, st, "/v1/runs/run_tw/events?format=twice", all, cut)
 	}
 	// Over the WebSocket, frames that are not their event's last carry "part".
 	wc := st.ws()
@@ -426,6 +416,27 @@ func TestSeveralFramesPerEvent(t *testing.T) {
 	m = wc.next(5 * time.Second)
 	if m.Seq != 3 || m.Part == nil || *m.Part != 0 {
 		t.Fatalf("next frame: %s", m.raw)
+	}
+}
+
+// checkResumeAfter resumes a stream after its event cut-1 and checks it gives the rest exactly.
+func checkResumeAfter(t *testing.T, st *stack, path string, all []sseEvent, cut int) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", st.url+path, nil)
+	req.Header.Set("Last-Event-ID", all[cut-1].ID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := newSSEReader(t, resp).all()
+	resp.Body.Close()
+	if len(rest) != len(all)-cut {
+		t.Fatalf("resume after %s: %d events, want %d", all[cut-1].ID, len(rest), len(all)-cut)
+	}
+	for i := range rest {
+		if rest[i].ID != all[cut+i].ID || rest[i].Data != all[cut+i].Data {
+			t.Fatalf("resume after %s: event %d is %+v, want %+v", all[cut-1].ID, i, rest[i], all[cut+i])
+		}
 	}
 }
 

@@ -23,14 +23,7 @@ func TestGracefulShutdown(t *testing.T) {
 	resp := st.postRun("echo", "fleet", input("thr_sd", "run_sd_sse", long))
 	defer resp.Body.Close()
 	r := newSSEReader(t, resp)
-	var seen []sseEvent
-	for len(seen) < 4 {
-		ev, err := r.next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = append(seen, ev)
-	}
+	seen := r.first(4)
 	wc := st.ws()
 	wc.send(map[string]any{"type": "run", "workflow": "echo", "message": long, "format": "fleet", "runId": "run_sd_ws"})
 	wc.next(5 * time.Second) // accepted
@@ -42,38 +35,9 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := st.srv.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	took := time.Since(start)
-	t.Logf("shutdown took %v", took)
-
-	// SSE: the rest of the stream, then the notice.
-	rest := r.all()
-	notice := rest[len(rest)-1]
-	if len(notice.Comments) != 1 || notice.Comments[0] != "shutdown" || notice.ID != "" ||
-		!strings.Contains(notice.Data, `"code":"shutdown"`) {
-		t.Fatalf("SSE end %+v", notice)
-	}
-	seen = append(seen, rest[:len(rest)-1]...)
-
-	// WebSocket: frames, then {"type":"shutdown"}, then close 1001.
-	var gotShutdown bool
-	for {
-		m := wc.next(5 * time.Second)
-		if m.Type == "shutdown" {
-			gotShutdown = true
-			continue
-		}
-		if m.Type == "closed" {
-			var ce *websocket.CloseError
-			if !gotShutdown || !errors.As(m.closeErr, &ce) || ce.Code != websocket.CloseGoingAway {
-				t.Fatalf("closed with %v after shutdown frame %v", m.closeErr, gotShutdown)
-			}
-			break
-		}
-		if m.RunID != "run_sd_ws" {
-			t.Fatalf("unexpected %s", m.raw)
-		}
-	}
-	// New requests are refused: the listener is closed.
+	t.Logf("shutdown took %v", time.Since(start))
+	seen = append(seen, expectSSEShutdown(t, r)...)
+	expectWSShutdown(t, wc, "run_sd_ws")
 	if _, err := http.Get(st.url + "/healthz"); err == nil {
 		t.Fatal("the server still accepts connections")
 	}
@@ -81,27 +45,8 @@ func TestGracefulShutdown(t *testing.T) {
 	// The process ends (engine closed: the runs checkpoint), then starts again and resumes them.
 	st.stop()
 	st.start()
-	orphans, err := st.eng.Orphans(context.Background())
-	if err != nil || len(orphans) != 2 {
-		t.Fatalf("orphans %v %v", orphans, err)
-	}
-	for _, o := range orphans {
-		if err := st.eng.Resume(context.Background(), o.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var lastID string
-	for i := len(seen) - 1; i >= 0 && lastID == ""; i-- {
-		lastID = seen[i].ID
-	}
-	req, _ := http.NewRequest("GET", st.url+"/v1/runs/run_sd_sse/events?format=fleet", nil)
-	req.Header.Set("Last-Event-ID", lastID)
-	resp2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp2.Body.Close()
-	evs := fleetEvents(t, append(seen, newSSEReader(t, resp2).all()...))
+	resumeOrphans(t, st, 2)
+	evs := fleetEvents(t, append(seen, st.resumeSSE("run_sd_sse", seen)...))
 	for i, e := range evs {
 		if e.Seq != uint64(i+1) {
 			t.Fatalf("event %d has seq %d", i, e.Seq)
@@ -111,6 +56,85 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("the resumed run ends with %s %+v", evs[len(evs)-1].Type, evs[len(evs)-1].Data)
 	}
 	st.waitStatus("run_sd_ws", "succeeded")
+}
+
+// first reads n events.
+func (s *sseReader) first(n int) []sseEvent {
+	s.t.Helper()
+	var out []sseEvent
+	for len(out) < n {
+		ev, err := s.next()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// expectSSEShutdown reads the rest of a stream, which must end with the shutdown notice, and
+// returns the events before it.
+func expectSSEShutdown(t *testing.T, r *sseReader) []sseEvent {
+	t.Helper()
+	rest := r.all()
+	notice := rest[len(rest)-1]
+	if len(notice.Comments) != 1 || notice.Comments[0] != "shutdown" || notice.ID != "" ||
+		!strings.Contains(notice.Data, `"code":"shutdown"`) {
+		t.Fatalf("SSE end %+v", notice)
+	}
+	return rest[:len(rest)-1]
+}
+
+// expectWSShutdown reads a connection to its end: the run's frames, {"type":"shutdown"}, close 1001.
+func expectWSShutdown(t *testing.T, wc *wsClient, runID string) {
+	t.Helper()
+	var gotShutdown bool
+	for {
+		m := wc.next(5 * time.Second)
+		switch {
+		case m.Type == "shutdown":
+			gotShutdown = true
+		case m.Type == "closed":
+			var ce *websocket.CloseError
+			if !gotShutdown || !errors.As(m.closeErr, &ce) || ce.Code != websocket.CloseGoingAway {
+				t.Fatalf("closed with %v after shutdown frame %v", m.closeErr, gotShutdown)
+			}
+			return
+		case m.RunID != runID:
+			t.Fatalf("unexpected %s", m.raw)
+		}
+	}
+}
+
+// resumeOrphans resumes the runs a stopped process left running, as fleet serve does at start.
+func resumeOrphans(t *testing.T, st *stack, want int) {
+	t.Helper()
+	orphans, err := st.eng.Orphans(context.Background())
+	if err != nil || len(orphans) != want {
+		t.Fatalf("orphans %v %v", orphans, err)
+	}
+	for _, o := range orphans {
+		if err := st.eng.Resume(context.Background(), o.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// resumeSSE reconnects to a run's stream with the last id among seen and reads it to the end.
+func (st *stack) resumeSSE(runID string, seen []sseEvent) []sseEvent {
+	st.t.Helper()
+	var lastID string
+	for i := len(seen) - 1; i >= 0 && lastID == ""; i-- {
+		lastID = seen[i].ID
+	}
+	req, _ := http.NewRequest("GET", st.url+"/v1/runs/"+runID+"/events?format=fleet", nil)
+	req.Header.Set("Last-Event-ID", lastID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return newSSEReader(st.t, resp).all()
 }
 
 // TestShutdownBound: a client that never answers the close handshake does not hold Shutdown past

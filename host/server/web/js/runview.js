@@ -16,6 +16,9 @@ const STATUS_TEXT = {
 /** CONTROL_TOOL matches the tools the engine offers for handoffs and routing decisions. */
 const CONTROL_TOOL = /^(transfer_to_|route_to_).|^finish$/;
 
+/** OPEN_TOOL lists the states of a tool call that has no result yet. */
+const OPEN_TOOL = new Set(['calling', 'running', 'approval']);
+
 /** TERMINAL lists the statuses after which a run streams nothing more. */
 export const TERMINAL = new Set(['done', 'cancelled', 'failed']);
 
@@ -52,11 +55,8 @@ export class RunView {
   /** setUsage shows a usage record {prompt_tokens, completion_tokens, total_tokens, calls}. */
   setUsage(usage) {
     if (!usage || typeof usage !== 'object') return;
-    const total = usage.total_tokens ?? usage.totalTokens;
+    const { total_tokens: total, prompt_tokens: prompt = 0, completion_tokens: completion = 0, calls } = usage;
     if (total === undefined) return;
-    const prompt = usage.prompt_tokens ?? usage.promptTokens ?? 0;
-    const completion = usage.completion_tokens ?? usage.completionTokens ?? 0;
-    const calls = usage.calls;
     this.usageText.textContent = `${total} tokens (${prompt} in, ${completion} out)` +
       (calls !== undefined ? ` · ${calls} model call${calls === 1 ? '' : 's'}` : '');
     this.usageText.title = 'Token usage of this run';
@@ -238,7 +238,7 @@ export class RunView {
     for (const id of this.pendingApprovals()) this.approvalResolved(id, 'void');
     for (const m of this.messages.values()) m.node.classList.remove('streaming');
     for (const t of this.tools.values()) {
-      if (t.card.dataset.status === 'calling' || t.card.dataset.status === 'running') this.toolState(t, 'aborted', 'stopped');
+      if (OPEN_TOOL.has(t.card.dataset.status)) this.toolState(t, 'aborted', 'stopped');
     }
   }
 }
