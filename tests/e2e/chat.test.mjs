@@ -240,7 +240,7 @@ scenario('approval: http_fetch waits for a decision, deny lets the run continue 
   const deny = approval.getByRole('button', { name: 'Deny' });
   assert.ok(await approve.isVisible());
   assert.ok(await deny.isVisible());
-  assert.ok(await page.locator('#stop').isDisabled(), 'a waiting run cannot be stopped from the composer');
+  assert.ok(await page.locator('#send').isHidden(), 'no new question while the run waits');
   await page.screenshot({ path: path.join(ARTIFACTS, 'approval.png'), fullPage: true });
 
   await approval.getByRole('textbox').fill('not today');
@@ -253,6 +253,19 @@ scenario('approval: http_fetch waits for a decision, deny lets the run continue 
   assert.doesNotMatch(answer, /status 200/);
   assert.deepEqual(errors, []);
   await page.screenshot({ path: path.join(ARTIFACTS, 'approval-denied.png'), fullPage: true });
+});
+
+scenario('approval: Stop on a run waiting for approval cancels it', async (t) => {
+  const { page, errors } = await openPage(t, { query: '?workflow=approval' });
+  await ask(page, 'Fetch ' + server.url + '/readyz');
+  await page.locator('.run[data-status="waiting"]').last().waitFor();
+  await page.locator('#stop').click();
+  await page.locator('.run[data-status="cancelled"]').last().waitFor();
+  assert.equal(await lastRun(page).locator('.approval button').count(), 0, 'no decision is asked for any more');
+  assert.equal(await lastRun(page).locator('.approval').getAttribute('data-status'), 'void');
+  assert.equal(await lastRun(page).locator('.tool').getAttribute('data-status'), 'aborted');
+  assert.ok(await page.locator('#send').isVisible());
+  assert.deepEqual(errors, []);
 });
 
 scenario('cancel: Stop ends a slow stream and the run shows cancelled', async (t) => {
