@@ -242,7 +242,8 @@ func TestAGUIResumeAfterDrop(t *testing.T) {
 }
 
 // TestAGUIHttpAgent points the real @ag-ui/client HttpAgent (testdata/agui-client) at the server:
-// two turns of a thread, then an interrupt answered with resume[].
+// two turns of a thread (the second sends the whole history back), then an interrupt answered with
+// resume[] under a fresh runId, as the client does.
 func TestAGUIHttpAgent(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -253,7 +254,8 @@ func TestAGUIHttpAgent(t *testing.T) {
 		t.Skip("run `npm ci` in host/server/testdata/agui-client to install @ag-ui/client")
 	}
 	page := pageServer(t)
-	st := aguiStack(t, stackOpts{})
+	// Tokens come slowly and the heartbeat is short: the client also gets ": ping" comments.
+	st := aguiStack(t, stackOpts{tokenDelay: 5 * time.Millisecond, cfg: func(c *serverConfig) { c.Heartbeat = 2 * time.Millisecond }})
 	cmd := exec.Command(node, "client.mjs", st.url, page)
 	cmd.Dir = dir
 	var stderr strings.Builder
