@@ -73,7 +73,9 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 	if err := c.applyConfig(); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	a, err := c.open(ctx, e)
+	metrics := server.NewMetrics(nil)
+	a, err := app.Open(ctx, app.Options{DataDir: c.DataDir, PluginsDir: c.Plugins, WorkflowsDir: c.Workflows,
+		Logger: e.log, WrapTools: metrics.Tools})
 	if err != nil {
 		return err
 	}
@@ -90,7 +92,7 @@ func (c *serveCmd) Run(ctx context.Context, e *env) error {
 	}
 	srv, err := server.New(server.Config{Engine: a.Engine, Plugins: a.Plugins, Workflows: a.Workflows,
 		Token: c.Token, AllowedOrigins: c.AllowedOrigins, MaxRunsPerClient: c.MaxRunsPerClient, Logger: e.log,
-		PluginsDir: a.Options.PluginsDir, PluginHost: a.Host, PluginProblems: problems})
+		PluginsDir: a.Options.PluginsDir, PluginHost: a.Host, PluginProblems: problems, Metrics: metrics})
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,8 @@ type Options struct {
 	Logger *slog.Logger
 	// NoPlugins skips loading the plugins directory (for commands that do not run workflows).
 	NoPlugins bool
+	// WrapTools, when set, wraps the tools the engine calls (the server counts plugin calls).
+	WrapTools func(engine.Tools) engine.Tools
 }
 
 // App is a wired Fleet. Close it when done.
@@ -99,8 +101,12 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Workflows, err = LoadWorkflows(o.WorkflowsDir, a.ToolExists); err != nil {
 		a.log.Warn("some workflows did not load", "err", err)
 	}
+	var tools engine.Tools = Tools{Registry: a.Plugins}
+	if o.WrapTools != nil {
+		tools = o.WrapTools(tools)
+	}
 	a.Engine, err = engine.New(engine.Config{Store: a.Store, Models: a.Models, Workflows: a.Workflows,
-		Tools: Tools{Registry: a.Plugins}, Logger: o.Logger})
+		Tools: tools, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}
