@@ -165,6 +165,14 @@ async function ask(page, text) {
 /** lastRun is the latest run block on the page. */
 const lastRun = (page) => page.locator('.run').last();
 
+/** settled waits until the latest run on the page has status (done, waiting, cancelled...). */
+async function settled(page, status, timeout = STEP_MS) {
+  await page.waitForFunction((want) => {
+    const runs = document.querySelectorAll('.run');
+    return runs.length > 0 && runs[runs.length - 1].dataset.status === want;
+  }, status, { timeout });
+}
+
 /** answerText is the text of the run's last assistant message. */
 const answerText = (run) => run.locator('.msg-assistant .msg-text').last().textContent();
 
@@ -200,7 +208,7 @@ scenario('calculator: the tool call streams with its arguments and result, the a
   await ask(page, 'What is 17*23?');
 
   const run = lastRun(page);
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
   const tool = run.locator('.tool');
   assert.equal(await tool.count(), 1);
   assert.equal((await tool.locator('.tool-name').textContent()).trim(), 'calculate');
@@ -230,7 +238,7 @@ scenario('approval: http_fetch waits for a decision, deny lets the run continue 
   await ask(page, 'Fetch ' + target);
 
   const run = lastRun(page);
-  await page.locator('.run[data-status="waiting"]').last().waitFor();
+  await settled(page, 'waiting');
   const approval = run.locator('.approval[data-status="pending"]');
   assert.equal(await approval.count(), 1);
   const tool = run.locator('.tool').filter({ has: page.locator('.approval') });
@@ -245,7 +253,7 @@ scenario('approval: http_fetch waits for a decision, deny lets the run continue 
 
   await approval.getByRole('textbox').fill('not today');
   await deny.click();
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
   assert.equal(await run.locator('.approval').getAttribute('data-status'), 'denied');
   assert.equal(await tool.getAttribute('data-status'), 'error', 'the denied call shows as failed');
   const answer = await answerText(run);
@@ -258,9 +266,9 @@ scenario('approval: http_fetch waits for a decision, deny lets the run continue 
 scenario('approval: Stop on a run waiting for approval cancels it', async (t) => {
   const { page, errors } = await openPage(t, { query: '?workflow=approval' });
   await ask(page, 'Fetch ' + server.url + '/readyz');
-  await page.locator('.run[data-status="waiting"]').last().waitFor();
+  await settled(page, 'waiting');
   await page.locator('#stop').click();
-  await page.locator('.run[data-status="cancelled"]').last().waitFor();
+  await settled(page, 'cancelled');
   assert.equal(await lastRun(page).locator('.approval button').count(), 0, 'no decision is asked for any more');
   assert.equal(await lastRun(page).locator('.approval').getAttribute('data-status'), 'void');
   assert.equal(await lastRun(page).locator('.tool').getAttribute('data-status'), 'aborted');
@@ -277,7 +285,7 @@ scenario('cancel: Stop ends a slow stream and the run shows cancelled', async (t
   await page.locator('#stop').click();
 
   const run = lastRun(page);
-  await page.locator('.run[data-status="cancelled"]').last().waitFor();
+  await settled(page, 'cancelled');
   assert.match(await run.locator('.run-status').textContent(), /Cancelled/);
   const shown = (await answerText(run)).trim().split(/\s+/);
   assert.ok(shown.length < all.length, `cancel stopped the stream (${shown.length} of ${all.length} words)`);
@@ -294,7 +302,7 @@ scenario('reconnect: a dropped socket resumes the run from the last seq, no word
   await ask(page, 'Say exactly: ' + all.join(' '));
   await waitWords(page, 8);
   await page.evaluate(() => window.fleetChat.socket.drop());
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
 
   assert.ok(sockets.length >= 2, `the page reconnected (${sockets.length} sockets)`);
   const runs = sent.filter((m) => m.type === 'run');
@@ -316,7 +324,7 @@ scenario('reconnect: going offline mid-stream and back gives the whole text once
   await page.evaluate(() => window.fleetChat.socket.drop()); // offline mode alone keeps open sockets
   await page.locator('#conn[data-state="reconnecting"]').waitFor();
   await context.setOffline(false);
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
   assert.ok(sockets.length >= 2, `the page reconnected (${sockets.length} sockets)`);
   assert.deepEqual((await answerText(lastRun(page))).trim().split(/\s+/), all);
   assert.deepEqual(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e.message)), []);
@@ -330,7 +338,7 @@ scenario('reload mid-stream: the page reopens the conversation and follows the r
   await waitWords(page, 8);
   await page.reload();
   await ready(page);
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
   assert.deepEqual((await answerText(lastRun(page))).trim().split(/\s+/), all);
   assert.equal(await page.locator('.msg-user').count(), 1, 'the question shows once');
   assert.equal(await page.locator('.msg-user .msg-text').textContent(), question);
@@ -338,16 +346,17 @@ scenario('reload mid-stream: the page reopens the conversation and follows the r
   assert.deepEqual(errors, []);
 });
 
-scenario('threads: a past conversation is listed and reopens with its messages', async (t) => {
-  const { page, errors } = await openPage(t);
-  await ask(page, 'Say exactly: remember the blue heron');
-  await page.locator('.run[data-status="done"]').last().waitFor();
-  const threadId = await page.evaluate(() => window.fleetChat.state.threadId);
-  const entry = page.locator(`.thread[data-thread-id="${threadId}"]`);
-  await entry.waitFor();
+scenario('threads: a past conversation is listed and reopens with its stored messages', async (t) => {
+  const first = await openPage(t);
+  await ask(first.page, 'Say exactly: remember the blue heron');
+  await settled(first.page, 'done');
+  const threadId = await first.page.evaluate(() => window.fleetChat.state.threadId);
+  await first.page.getByRole('button', { name: 'New chat' }).click();
+  assert.equal(await first.page.locator('.msg').count(), 0, 'a new chat starts empty');
 
-  await page.getByRole('button', { name: 'New chat' }).click();
-  assert.equal(await page.locator('.msg').count(), 0, 'a new chat starts empty');
+  // A fresh page knows nothing of the run: what it shows comes from GET /v1/threads/{id}.
+  const { page, errors } = await openPage(t);
+  const entry = page.locator(`.thread[data-thread-id="${threadId}"]`);
   await entry.click();
   await page.locator('.msg-assistant').first().waitFor();
   assert.equal(await entry.getAttribute('aria-current'), 'true');
@@ -356,8 +365,24 @@ scenario('threads: a past conversation is listed and reopens with its messages',
   assert.equal(await page.locator('.msg-assistant').getAttribute('data-agent'), 'assistant');
 
   await ask(page, 'Say exactly: and the grey one');
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
   assert.equal(await page.evaluate(() => window.fleetChat.state.threadId), threadId, 'the reopened thread continues');
+  assert.deepEqual((await page.locator('.msg-text').allTextContents()),
+    ['Say exactly: remember the blue heron', 'remember the blue heron', 'Say exactly: and the grey one', 'and the grey one']);
+  assert.deepEqual([...first.errors, ...errors], []);
+});
+
+scenario('threads: reopening the conversation being streamed keeps it streaming', async (t) => {
+  const { page, errors } = await openPage(t);
+  const all = words(40, 't');
+  await ask(page, 'Say exactly: ' + all.join(' '));
+  await waitWords(page, 5);
+  const threadId = await page.evaluate(() => window.fleetChat.state.threadId);
+  await page.locator(`.thread[data-thread-id="${threadId}"]`).click();
+  await settled(page, 'done');
+  assert.deepEqual((await answerText(lastRun(page))).trim().split(/\s+/), all);
+  assert.equal(await page.locator('.msg-user').count(), 1);
+  assert.equal(await page.locator('.msg-assistant').count(), 1);
   assert.deepEqual(errors, []);
 });
 
@@ -365,7 +390,7 @@ scenario('escaping: markup in model output shows as text and never runs', async 
   const { page, errors } = await openPage(t);
   const evil = '<img src=x onerror="window.__pwned=1"><b>bold</b><script>window.__pwned=2</script>';
   await ask(page, 'Say exactly: ' + evil);
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
   assert.equal(await answerText(lastRun(page)), evil);
   assert.equal(await page.locator('#transcript img, #transcript b, #transcript script').count(), 0);
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
@@ -375,7 +400,7 @@ scenario('escaping: markup in model output shows as text and never runs', async 
 scenario('narrow screens (dark): the conversation list is a drawer and the chat fits', async (t) => {
   const { page, errors } = await openPage(t, { viewport: { width: 390, height: 780 }, colorScheme: 'dark' });
   await ask(page, 'What is 6*7?');
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
   const menu = page.getByRole('button', { name: 'Conversations' });
@@ -399,7 +424,7 @@ scenario('server restart mid-stream: the page waits, reconnects and follows the 
   await stopServer(); // SIGTERM: the server tells the page it shuts down, the run checkpoints
   await page.locator('#conn:not([data-state="open"])').waitFor();
   server = await startServer({ addr, dataDir: server.dataDir }); // the run resumes in the new process
-  await page.locator('.run[data-status="done"]').last().waitFor({ timeout: 40_000 });
+  await settled(page, 'done', 40_000);
 
   const run = lastRun(page);
   assert.deepEqual((await answerText(run)).trim().split(/\s+/), all, 'the last answer is whole');
@@ -418,7 +443,7 @@ scenario('token: ?token= in the page address reaches the API and the WebSocket',
 
   const { page, errors } = await openPage(t, { base: guarded.url, query: '?token=e2e-secret' });
   await ask(page, 'Say exactly: the token works');
-  await page.locator('.run[data-status="done"]').last().waitFor();
+  await settled(page, 'done');
   assert.equal(await answerText(lastRun(page)), 'the token works');
   await page.locator('.thread').first().waitFor();
   assert.deepEqual(errors, []);

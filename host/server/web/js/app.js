@@ -190,12 +190,17 @@ async function openThread(id, going = []) {
   state.threadId = id;
   clear(ui.transcript);
   ui.transcript.append(ui.empty);
-  const skip = new Set(going.map((f) => f.runId));
+  // Runs of this thread that this page has shown keep their views (with their tool calls, and
+  // streaming on if still going); runs found in the saved state after a reload are followed from
+  // their start. The stored messages fill in the rest.
+  const live = [...state.runs.values()].filter((r) => r.threadId === id);
+  const skip = new Set([...going.map((f) => f.runId), ...live.map((r) => r.view.runId)]);
   const turns = renderHistory(ui.transcript, data.messages || [], skip);
+  const turnOf = (runId) => turns.get(runId) || ui.transcript.appendChild(el('div', { class: 'turn' }));
+  for (const r of live) turnOf(r.view.runId).append(r.view.root);
   for (const f of going) {
-    let turn = turns.get(f.runId);
-    if (!turn) ui.transcript.append((turn = el('div', { class: 'turn' })));
-    addRun(f.runId, id, turn);
+    if (state.runs.has(f.runId)) continue;
+    addRun(f.runId, id, turnOf(f.runId));
     socket.follow(f.runId);
   }
   ui.empty.hidden = ui.transcript.children.length > 1;

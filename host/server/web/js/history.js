@@ -32,7 +32,7 @@ export function userBubble(text) {
 
 const noAnswer = { onAnswer() {} };
 
-/** what each stored message role adds to the transcript of a reopened thread */
+/** what each stored message role (a run's question, its final answer) adds to a reopened thread */
 const roles = {
   user(ctx, m) {
     ctx.run = null;
@@ -43,12 +43,6 @@ const roles = {
     const run = runOf(ctx, m);
     run.message('h' + m.seq, m.agent || 'assistant').text.appendData(m.content);
     run.messageEnd('h' + m.seq);
-  },
-  tool(ctx, m) {
-    const run = runOf(ctx, m);
-    const t = run.tool('h' + m.seq, m.name || m.tool || 'tool');
-    run.toolResult('h' + m.seq, m.content || '', false);
-    t.argsPre.hidden = true;
   },
 };
 
