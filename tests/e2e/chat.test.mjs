@@ -189,22 +189,28 @@ async function waitWords(page, n) {
   }, n);
 }
 
-/** recordLengths collects, in the page, every length the answer's text had while it streamed. */
-async function recordLengths(page) {
-  await page.evaluate(() => {
-    window.__lengths = [];
+/**
+ * recordLengths collects, in the page, every length the text of the last element matching each
+ * selector had while it streamed: window.__lengths[name] for each {name: selector}.
+ */
+async function recordLengths(page, selectors) {
+  await page.evaluate((sels) => {
+    window.__lengths = Object.fromEntries(Object.keys(sels).map((k) => [k, []]));
     new MutationObserver(() => {
-      const msgs = document.querySelectorAll('.msg-assistant .msg-text');
-      const len = msgs.length ? msgs[msgs.length - 1].textContent.length : 0;
-      if (len && window.__lengths[window.__lengths.length - 1] !== len) window.__lengths.push(len);
+      for (const [name, sel] of Object.entries(sels)) {
+        const all = document.querySelectorAll(sel);
+        const len = all.length ? all[all.length - 1].textContent.length : 0;
+        const seen = window.__lengths[name];
+        if (len && seen[seen.length - 1] !== len) seen.push(len);
+      }
     }).observe(document.getElementById('transcript'), { subtree: true, childList: true, characterData: true });
-  });
+  }, selectors);
 }
 
 scenario('calculator: the tool call streams with its arguments and result, the answer comes from "assistant"', async (t) => {
   const { page, errors } = await openPage(t);
   assert.equal(await page.locator('#workflow').inputValue(), 'assistant', 'the default workflow is preselected');
-  await recordLengths(page);
+  await recordLengths(page, { answer: '.msg-assistant .msg-text', args: '.tool-args' });
   await ask(page, 'What is 17*23?');
 
   const run = lastRun(page);
@@ -223,7 +229,8 @@ scenario('calculator: the tool call streams with its arguments and result, the a
   assert.ok(!(await msg.getAttribute('class')).includes('streaming'), 'the message is closed');
 
   const lengths = await page.evaluate(() => window.__lengths);
-  assert.ok(lengths.length >= 2, `the answer streamed in pieces (lengths seen: ${lengths})`);
+  assert.ok(lengths.answer.length >= 3, `the answer streamed in pieces (lengths seen: ${lengths.answer})`);
+  assert.ok(lengths.args.length >= 3, `the arguments streamed in pieces (lengths seen: ${lengths.args})`);
   assert.match(await run.locator('.run-status').textContent(), /Done.*\d+ tokens/, 'usage shows at the end');
   assert.ok(await run.locator('.chip-step', { hasText: 'assistant' }).count() >= 1, 'the step is shown');
   assert.equal(await page.locator('#send').isVisible(), true);
