@@ -10,7 +10,7 @@ MODULES  := . sdk sdk/plugintest plugins $(patsubst %/go.mod,%,$(wildcard exampl
 PLUGINS  := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 WASM_ENV := GOOS=wasip1 GOARCH=wasm
 
-.PHONY: all build plugins run test test-go test-e2e bench check fmt example-plugins clean
+.PHONY: all build plugins run test test-go test-e2e test-deps bench check fmt example-plugins clean
 
 all: build plugins
 
@@ -30,7 +30,22 @@ FORCE:
 run: build plugins
 	$(BIN)/fleet serve --addr $(ADDR) --plugins $(BIN)/plugins
 
-test: plugins test-go
+test: test-deps plugins test-go test-e2e
+
+# Test dependencies beyond Go: the AG-UI TypeScript client (a real @ag-ui/client drives the SSE
+# endpoint in host/server's tests), playwright-core and Debian's Chromium for the web page test.
+CHROMIUM ?= /usr/bin/chromium
+test-deps:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	cd host/server/testdata/agui-client && npm ci --no-audit --no-fund
+	cd tests/e2e && npm ci --no-audit --no-fund
+
+# Real-browser tests of the web chat page (tests/e2e): the real `fleet serve`, with the page it
+# embeds, driven in Debian's headless Chromium by playwright-core (pinned in tests/e2e/package-lock.json).
+test-e2e: build plugins
+	cd tests/e2e && CHROMIUM=$(CHROMIUM) FLEET_BIN=$(abspath $(BIN))/fleet FLEET_PLUGINS=$(abspath $(BIN))/plugins \
+		node --test --test-concurrency=1 chat.test.mjs
 
 test-go:
 	@set -e; for m in $(MODULES); do echo "== go test -race $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done

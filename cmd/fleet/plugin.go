@@ -133,7 +133,7 @@ func (c *pluginCallCmd) Run(ctx context.Context, e *env) error {
 func (c *pluginCallCmd) manifest() (plugin.Manifest, error) {
 	var m plugin.Manifest
 	if _, err := os.Stat(plugin.ManifestPath(c.File)); err == nil {
-		pm, err := readManifest(plugin.ManifestPath(c.File))
+		pm, err := plugin.ReadManifest(plugin.ManifestPath(c.File))
 		if err != nil {
 			return m, err
 		}
@@ -226,10 +226,4 @@ func findCheckout() string {
 func fileSHA256(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-// readManifest reads a manifest file by loading nothing: it asks the host's parser through a
-// zero-size probe. Replaced by plugin.ReadManifest once exported.
-var readManifest = func(path string) (plugin.Manifest, error) {
-	return plugin.Manifest{}, fmt.Errorf("reading %s: manifests next to a plugin are not supported by plugin call yet", path)
 }

@@ -10,7 +10,7 @@ import (
 )
 
 type pluginMapCmd struct {
-	File  string `arg:"" type:"existingfile" help:"The mapper plugin's .wasm file (or a format name: agui, legacy, vercel, fleet)."`
+	File  string `arg:"" help:"The mapper plugin's .wasm file, or a built-in format name (fleet)." placeholder:"FILE.wasm|FORMAT"`
 	Batch int    `default:"256" help:"Events per call of the mapper."`
 }
 

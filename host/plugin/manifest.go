@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -352,4 +353,16 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// ReadManifest reads a manifest file (NAME.yaml) the way LoadFile does: strictly, with errors
+// naming file:line. Unknown capability names are ignored (LoadFile also logs them). The result has
+// no defaults applied; Load applies them.
+func ReadManifest(path string) (Manifest, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("manifest: %w", err)
+	}
+	m, _, err := parseManifest(path, src)
+	return m, err
 }
