@@ -278,3 +278,36 @@ func TestDeniedApprovalAndCancelWhileWaiting(t *testing.T) {
 		t.Fatalf("cancel while waiting: %+v", more2)
 	}
 }
+
+const turnLimited = `
+version: 1
+name: turns
+limits: {max_turns: 2, retry_backoff: 1ms}
+agents:
+  - name: assistant
+    instructions: You are a helpful assistant.
+    tools: [calculate]
+`
+
+// TestMaxTurnsEndsWithAnAnswer: the agent's last allowed model call is made without tools, so the
+// step ends with an answer and the run finishes normally, naming the limit.
+func TestMaxTurnsEndsWithAnAnswer(t *testing.T) {
+	h := newHarness(t, []string{turnLimited}, withTools(realTools(t)))
+	_, evs := h.run("turns", "What is 6*7?")
+	fin, ok := last[event.RunFinishedData](evs)
+	if !ok {
+		t.Fatalf("run did not finish: %s", evs[len(evs)-1].Type)
+	}
+	if fin.Limit != "max_turns" || fin.Output != "6*7 = 42." || fin.Usage.Calls != 2 {
+		t.Fatalf("finished %+v", fin)
+	}
+	// One limit: zero turns left for tools means no tool at all, and the run still answers.
+	h2 := newHarness(t, []string{strings.Replace(turnLimited, "max_turns: 2", "max_turns: 1", 1)}, withTools(realTools(t)))
+	_, evs2 := h2.run("turns", "What is 6*7?")
+	if n := len(all[event.ToolStartData](evs2)); n != 0 {
+		t.Fatalf("with max_turns 1 the model was offered tools (%d calls)", n)
+	}
+	if fin2, ok := last[event.RunFinishedData](evs2); !ok || fin2.Output == "" {
+		t.Fatalf("no answer: %+v", evs2[len(evs2)-1])
+	}
+}

@@ -197,3 +197,26 @@ func TestWorkflowsCommands(t *testing.T) {
 		t.Fatalf("bad workflow: exit %d %s", r.code, r.stderr)
 	}
 }
+
+func TestPluginNew(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mytool")
+	r := fleet(t, "", "plugin", "new", "mytool", "--dir", dir, "--fleet", "../..")
+	if r.code != 0 || !strings.Contains(r.stdout, "make test") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, f := range []string{"go.mod", "main.go", "main_test.go", "Makefile", "README.md"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if r := fleet(t, "", "plugin", "new", "mytool", "--dir", dir, "--fleet", "../.."); r.code == 0 {
+		t.Errorf("a second new into the same directory succeeded")
+	}
+	if r := fleet(t, "", "plugin", "new", "Bad Name!", "--fleet", "../.."); r.code != 2 {
+		t.Errorf("bad name: exit %d", r.code)
+	}
+	m := fleet(t, "", "plugin", "new", "mymap", "--kind", "mapper", "--dir", filepath.Join(t.TempDir(), "mymap"), "--fleet", "../..")
+	if m.code != 0 {
+		t.Fatalf("mapper: exit %d %s", m.code, m.stderr)
+	}
+}
