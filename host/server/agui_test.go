@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agentfleet/fleet/host/offline"
 )
 
 // aguiEvent is an AG-UI event as a client decodes it.
@@ -189,6 +191,7 @@ func TestAGUIConformance(t *testing.T) {
 		{"group chat", "groupchat", "Plan a picnic", "RUN_FINISHED"},
 		{"research", "research", "Write about bees", "RUN_FINISHED"},
 		{"panel", "panel", "Should we adopt Go?", "RUN_FINISHED"},
+		{"review", "review", "Write a haiku about Go", "RUN_FINISHED"},
 		{"interrupt", "approval", "Fetch " + url, "RUN_FINISHED"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +212,54 @@ func TestAGUIConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAGUIConformanceEndings: a cancelled run (cancelled mid-message, mid-step) and a failed run
+// (the model refuses every call) give valid AG-UI streams that end with RUN_ERROR.
+func TestAGUIConformanceEndings(t *testing.T) {
+	st := aguiStack(t, stackOpts{tokenDelay: 10 * time.Millisecond})
+	t.Run("cancelled", func(t *testing.T) {
+		resp := st.postRun("echo", "", input("", "run_cancel_me", "Say exactly: "+strings.Repeat("word ", 200)))
+		defer resp.Body.Close()
+		rd := newSSEReader(t, resp)
+		var raw []sseEvent
+		for {
+			ev, err := rd.next()
+			if err != nil {
+				break
+			}
+			raw = append(raw, ev)
+			if strings.Contains(ev.Data, "TEXT_MESSAGE_CONTENT") && len(raw) == 5 {
+				r, err := http.Post(st.url+"/v1/runs/run_cancel_me/cancel", "application/json", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Body.Close()
+			}
+		}
+		evs := aguiEvents(t, raw)
+		if err := verifyAGUI(evs); err != nil {
+			t.Fatal(err)
+		}
+		last := evs[len(evs)-1]
+		if last.str("type") != "RUN_ERROR" || last.str("code") != "cancelled" {
+			t.Fatalf("last event %v", last)
+		}
+	})
+	t.Run("failed", func(t *testing.T) {
+		st.off.InjectFault(offline.Fault{Kind: offline.FaultHTTP, Status: 401, Times: -1})
+		defer st.off.ClearFaults()
+		resp := st.postRun("echo", "", input("", "", "Say exactly: never"))
+		evs := aguiEvents(t, newSSEReader(t, resp).all())
+		resp.Body.Close()
+		if err := verifyAGUI(evs); err != nil {
+			t.Fatal(err)
+		}
+		last := evs[len(evs)-1]
+		if last.str("type") != "RUN_ERROR" || last.str("code") != "model_error" {
+			t.Fatalf("last event %v", last)
+		}
+	})
 }
 
 // TestAGUIResumeAfterDrop: an AG-UI stream dropped and resumed with Last-Event-ID gives, in two

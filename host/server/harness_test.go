@@ -105,7 +105,7 @@ type workflowList struct{ m engine.WorkflowMap }
 
 func (w workflowList) List() []*workflow.Workflow {
 	out := make([]*workflow.Workflow, 0, len(w.m))
-	for _, name := range []string{"approval", "assistant", "groupchat", "handoff", "panel", "research", "echo"} {
+	for _, name := range []string{"approval", "assistant", "groupchat", "handoff", "panel", "research", "review", "echo"} {
 		if wf, ok := w.m[name]; ok {
 			out = append(out, wf)
 		}
@@ -135,6 +135,7 @@ type stackOpts struct {
 type stack struct {
 	t       testing.TB
 	opts    stackOpts
+	off     *offline.Server
 	running *offline.Running
 	models  *llm.Providers
 	plugins *plugin.Registry
@@ -156,7 +157,8 @@ func newStack(t testing.TB, opts stackOpts) *stack {
 		st.opts.dataDir = t.TempDir()
 	}
 	var err error
-	st.running, err = offline.New(offline.Options{TokenDelay: opts.tokenDelay}).Start(context.Background(), "127.0.0.1:0")
+	st.off = offline.New(offline.Options{TokenDelay: opts.tokenDelay})
+	st.running, err = st.off.Start(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
