@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"net/http"
 	"errors"
 	"fmt"
 	"os"
@@ -99,28 +100,30 @@ func TestPatterns(t *testing.T) {
 }
 
 func TestPanelRunsConcurrentlyAndJoins(t *testing.T) {
-	h := newHarness(t, []string{example(t, "panel")})
+	// The model answers nobody until three requests are in flight at once: the panel only
+	// finishes (well before the barrier's 30 s) if its three panelists really run concurrently.
+	b := newBarrier(3, 30*time.Second)
+	front := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b.enter(r)
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := newHarness(t, []string{example(t, "panel")}, withFront(front))
 	_, evs := h.run("panel", "Is remote work better?")
-	// The three panelists' steps are all open before the first one finishes: a real fan-out.
-	open, maxOpen := 0, 0
+	if b.most < 3 {
+		t.Fatalf("at most %d model calls ran at once; the panel should fan out to 3", b.most)
+	}
 	var order []string
 	for _, e := range evs {
-		switch e.Type {
-		case event.StepStarted:
-			open++
+		if e.Type == event.StepStarted {
 			order = append(order, e.Node)
-		case event.StepFinished:
-			open--
 		}
-		maxOpen = max(maxOpen, open)
 	}
-	if maxOpen < 3 {
-		t.Errorf("at most %d steps ran at once; the panel should fan out to 3", maxOpen)
+	if len(order) != 4 || order[3] != "moderator" {
+		t.Errorf("want three panelists then the moderator (the join), got %v", order)
 	}
-	if order[len(order)-1] != "moderator" {
-		t.Errorf("the join did not run last: %v", order)
-	}
-	// The moderator saw every panelist: its prompt included their three answers.
+	// The moderator spoke last, after the three panelists.
 	msgs := messages(evs)
 	if len(msgs) != 4 || !strings.HasPrefix(msgs[3], "moderator: ") {
 		t.Fatalf("want 3 panelist answers and the moderator's, got %q", msgs)

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +45,8 @@ type harness struct {
 	wfs     engine.WorkflowMap
 	tools   engine.Tools
 	eng     *engine.Engine
+	// front, when set, wraps the offline model's HTTP handler (tests put a barrier in front).
+	front func(http.Handler) http.Handler
 }
 
 type harnessOpt func(*harness)
@@ -52,6 +58,8 @@ func withTokenDelay(d time.Duration) harnessOpt {
 }
 
 func withDB(path string) harnessOpt { return func(h *harness) { h.dbPath = path } }
+
+func withFront(f func(http.Handler) http.Handler) harnessOpt { return func(h *harness) { h.front = f } }
 
 func newHarness(t testing.TB, yamls []string, opts ...harnessOpt) *harness {
 	t.Helper()
@@ -69,7 +77,16 @@ func newHarness(t testing.TB, yamls []string, opts ...harnessOpt) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.running.Close() })
-	h.models, err = llm.NewProviders("offline", llm.Config{Name: "offline", BaseURL: h.running.BaseURL})
+	base := h.running.BaseURL
+	if h.front != nil {
+		target, _ := url.Parse(base)
+		path := target.Path
+		target.Path = ""
+		front := httptest.NewServer(h.front(httputil.NewSingleHostReverseProxy(target)))
+		t.Cleanup(front.Close)
+		base = front.URL + path
+	}
+	h.models, err = llm.NewProviders("offline", llm.Config{Name: "offline", BaseURL: base})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,6 +99,7 @@ type barrier struct {
 	most     int
 	n        int
 	all      chan struct{}
+	once     sync.Once
 	wait     time.Duration
 }
 
@@ -107,11 +108,19 @@ func newBarrier(n int, wait time.Duration) *barrier {
 }
 
 func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.enter(r)
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprintf(w, "page %s", r.URL.Path)
+}
+
+// enter counts the request in, waits for the barrier, and counts it out. Requests after the first
+// n pass at once.
+func (b *barrier) enter(r *http.Request) {
 	b.mu.Lock()
 	b.inflight++
 	b.most = max(b.most, b.inflight)
 	if b.inflight == b.n {
-		close(b.all)
+		b.once.Do(func() { close(b.all) })
 	}
 	b.mu.Unlock()
 	select {
@@ -122,8 +131,6 @@ func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	b.inflight--
 	b.mu.Unlock()
-	w.Header().Set("Content-Type", "text/plain")
-	fmt.Fprintf(w, "page %s", r.URL.Path)
 }
 
 func TestParallelToolCallsRunConcurrently(t *testing.T) {
