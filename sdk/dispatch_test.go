@@ -1,13 +1,16 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 type addArgs struct {
@@ -118,6 +121,12 @@ func TestCall(t *testing.T) {
 		{"trailing data", 0, `{"a":1} {}`, statusBadRequest, `{"message":"sdk: invalid arguments: data after the arguments object","code":"invalid_arguments"}`},
 		{"not an object", 0, `[1]`, statusBadRequest, `{"message":"sdk: invalid arguments: json: cannot unmarshal array into Go value of type sdk.addArgs","code":"invalid_arguments"}`},
 		{"malformed JSON", 0, `{"a":`, statusBadRequest, `{"message":"sdk: invalid arguments: unexpected EOF","code":"invalid_arguments"}`},
+		{"key in another case", 0, `{"A":17,"b":1}`, statusOK, `{"sum":18}`},
+		{"duplicate key: the last wins", 0, `{"a":1,"a":5}`, statusOK, `{"sum":5}`},
+		{"null field", 0, `{"a":null,"b":3}`, statusOK, `{"sum":3}`},
+		{"escaped key", 0, `{"\u0061":4}`, statusOK, `{"sum":4}`},
+		{"out of range", 0, `{"a":1e3}`, statusBadRequest, `{"message":"sdk: invalid arguments: json: cannot unmarshal number 1e3 into Go struct field addArgs.a of type int","code":"invalid_arguments"}`},
+		{"unknown field after a known one", 0, `{"a":1,"sum":2}`, statusBadRequest, `{"message":"sdk: invalid arguments: json: unknown field \"sum\"","code":"invalid_arguments"}`},
 		{"tool error with code", 1, `{}`, statusToolError, `{"message":"it broke at 7","code":"broken"}`},
 		{"tool error without code", 2, `{}`, statusToolError, `{"message":"wrapped: plain"}`},
 		{"tool rejects its arguments", 3, `{}`, statusBadRequest, `{"message":"sdk: invalid arguments: out of range","code":"invalid_arguments"}`},
@@ -165,6 +174,33 @@ func TestResponseReleasesBigBuffers(t *testing.T) {
 	r.ok(1)
 	if r.buf.Cap() > keepLimit || string(r.bytes()[1:]) != "1" {
 		t.Errorf("after a small result: cap %d, payload %q", r.buf.Cap(), r.bytes()[1:])
+	}
+}
+
+// TestTypedCallKeepsNoBuffers checks that the decoder and encoder state a response keeps between
+// calls holds neither the input nor a released result buffer.
+func TestTypedCallKeepsNoBuffers(t *testing.T) {
+	type text struct {
+		Text string `json:"text"`
+	}
+	p, err := newPlugin(Plugin{Name: "big", Tools: []Tool{
+		NewTool("echo", "", func(_ context.Context, a text) (text, error) { return a, nil }),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newResponse()
+	big := []byte(`{"text":"` + strings.Repeat("x", 2*keepLimit) + `"}`)
+	p.call(context.Background(), 0, big, r)
+	if r.buf.Cap() <= keepLimit || !bytes.Equal(r.bytes()[1:], big) {
+		t.Fatalf("big call: cap %d, %d bytes", r.buf.Cap(), len(r.bytes()))
+	}
+	p.call(context.Background(), 0, []byte(`{"text":"small"}`), r)
+	if r.buf.Cap() > keepLimit || string(r.bytes()[1:]) != `{"text":"small"}` {
+		t.Errorf("small call: cap %d, payload %q", r.buf.Cap(), r.bytes()[1:])
+	}
+	if r.result.b != nil || r.args.s.b != nil {
+		t.Errorf("response keeps %d result bytes and %d input bytes", cap(r.result.b), len(r.args.s.b))
 	}
 }
 
@@ -227,4 +263,86 @@ func BenchmarkCallSmallArgs(b *testing.B) {
 	for b.Loop() {
 		p.call(ctx, 0, args, r)
 	}
+}
+
+// exprArgs and exprResult have the shape of the calc plugin's arguments and result.
+type exprArgs struct {
+	Expression string `json:"expression"`
+}
+
+type exprResult struct {
+	Expression string  `json:"expression"`
+	Result     float64 `json:"result"`
+}
+
+// BenchmarkCallTyped is a typed tool call with calc's shapes of arguments and result: the SDK's whole
+// per-call work around a tool function that does nothing.
+func BenchmarkCallTyped(b *testing.B) {
+	p, err := newPlugin(Plugin{Name: "bench", Tools: []Tool{
+		NewTool("calc", "", func(_ context.Context, a exprArgs) (exprResult, error) {
+			return exprResult{Expression: a.Expression, Result: 10.25}, nil
+		}),
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newResponse()
+	args := []byte(`{"expression":"(2+3)^2/sqrt(16) + max(1, 7, 3) * 17 % 5"}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		p.call(ctx, 0, args, r)
+	}
+}
+
+// BenchmarkArguments decodes typed arguments with the plan and with encoding/json (strict), the way
+// the SDK decoded them before it had plans.
+func BenchmarkArguments(b *testing.B) {
+	in := []byte(`{"s":"hello, world","i":42,"f64":2.5,"l":["a","b"],"in":{"n":1,"s":"x"},"m":{"k":1}}`)
+	plan := argPlan(reflect.TypeFor[planArgs]())
+	b.Run("plan", func(b *testing.B) {
+		var d argDecoder
+		b.ReportAllocs()
+		for b.Loop() {
+			var a planArgs
+			if err := decodeArgs(&d, plan, in, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a planArgs
+			if err := decodeStrict(in, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkResult encodes a result with the plan and with encoding/json, the way the SDK encoded
+// results before it had plans.
+func BenchmarkResult(b *testing.B) {
+	v := planInner{N: 7, S: "a string", Next: &planInner{N: 8}}
+	plan := resultPlan(reflect.TypeFor[planInner]())
+	b.Run("plan", func(b *testing.B) {
+		r := newResponse()
+		b.ReportAllocs()
+		for b.Loop() {
+			r.okPlan(plan, unsafe.Pointer(&v))
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		b.ReportAllocs()
+		for b.Loop() {
+			buf.Reset()
+			if err := enc.Encode(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -33,8 +33,10 @@
 //
 //	func main() {}
 //
-// The parameters JSON Schema of each tool is derived from its argument type (see NewTool), and the
-// result is encoded with encoding/json. Any error a tool returns is reported to the caller as a tool
+// The parameters JSON Schema of each tool is derived from its argument type (see NewTool).
+// Arguments are decoded and the result encoded exactly as encoding/json decodes and encodes them
+// (strictly, and with HTML escaping off), by plans built once per type, which are several times
+// faster inside WebAssembly. Any error a tool returns is reported to the caller as a tool
 // error; use Errorf for one with a machine-readable code. A panic is not recovered: the host reports it
 // as a trap together with the instance's stderr, and discards the instance.
 //

@@ -36,16 +36,40 @@ func appendScalar(b []byte, v any) (_ []byte, ok bool) {
 	case float64:
 		return appendJSONFloat(b, x)
 	case json.RawMessage:
-		if len(x) > 0 && json.Valid(x) {
+		if len(x) > 0 && validJSON(x) {
 			return append(b, x...), true
 		}
 	}
 	return b, false
 }
 
+// maxQuickJSON is the longest text validJSON checks with the SDK's scanner (FuzzScanner holds it to
+// json.Valid): too short to nest deeper than both accept.
+const maxQuickJSON = 16 << 10
+
+// validJSON reports whether b is one valid JSON value, as json.Valid does; encoding/json's scanner
+// calls a function per byte, which is slow in WebAssembly.
+func validJSON(b []byte) bool {
+	if len(b) > maxQuickJSON {
+		return json.Valid(b)
+	}
+	s := scanner{b: b}
+	s.skip()
+	s.end()
+	return s.err == nil
+}
+
 // appendJSONFloat formats f as encoding/json does (ES6 number formatting); NaN and infinities are
 // not JSON and give ok false.
 func appendJSONFloat(b []byte, f float64) (_ []byte, ok bool) {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		// A whole number below 2^53 is written as its integer digits: the shortest decimal that
+		// reads back as f has no more digits, and 'f' formatting pads it back to the integer.
+		if f == 0 && math.Signbit(f) {
+			return append(b, "-0"...), true
+		}
+		return strconv.AppendInt(b, int64(f), 10), true
+	}
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return b, false
 	}

@@ -191,12 +191,7 @@ func (p *plugin) call(ctx context.Context, idx int, args []byte, r *response) {
 		r.fail(statusBadRequest, CodeUnknownTool, fmt.Sprintf("sdk: no tool at index %d (plugin %q has %d)", idx, p.name, len(p.tools)))
 		return
 	}
-	v, err := p.tools[idx].handle(ctx, args)
-	if err != nil {
-		r.fail(classify(err))
-		return
-	}
-	r.ok(v)
+	p.tools[idx].handle(ctx, args, r)
 }
 
 // mapBatch answers fleet_map: the registered mapper's batch, or status 2 for a tool plugin.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"unsafe"
 )
 
 // Tool is one tool of a tool plugin: a name, a description, the JSON Schema of its arguments and the
@@ -16,7 +17,8 @@ type Tool struct {
 	name        string
 	description string
 	params      json.RawMessage
-	handle      func(ctx context.Context, args []byte) (any, error)
+	// handle decodes the arguments, runs the tool and writes its result or error into r.
+	handle func(ctx context.Context, args []byte, r *response)
 }
 
 // Name returns the tool's name.
@@ -44,7 +46,11 @@ func (t Tool) Parameters() json.RawMessage { return t.params }
 // Arguments are decoded strictly: unknown fields, wrong types or trailing data make the call fail
 // with ErrInvalidArguments (ABI status 2, code invalid_arguments) without calling fn. Empty input and
 // {} give the zero A. Required properties are enforced by the host, which validates the arguments
-// against the schema before the call; the SDK does not check them again.
+// against the schema before the call; the SDK does not check them again. Decoding gives exactly what
+// encoding/json's Decoder with DisallowUnknownFields gives (errors included), and the result is
+// written byte for byte as encoding/json writes it with HTML escaping off; both go through plans of
+// A and R built here, by reflection, and fall back to encoding/json for types and values the plans
+// do not cover (see argdecode.go).
 func NewTool[A, R any](name, description string, fn func(ctx context.Context, args A) (R, error)) Tool {
 	if fn == nil {
 		panic(fmt.Sprintf("sdk: NewTool %q: nil function", name))
@@ -53,18 +59,42 @@ func NewTool[A, R any](name, description string, fn func(ctx context.Context, ar
 	if err != nil {
 		panic(fmt.Sprintf("sdk: NewTool %q: %v", name, err))
 	}
+	dec := argPlan(reflect.TypeFor[A]())
+	enc := typedResultPlan(reflect.TypeFor[R]())
 	return Tool{
 		name:        name,
 		description: description,
 		params:      params,
-		handle: func(ctx context.Context, in []byte) (any, error) {
-			var args A
-			if err := decodeStrict(in, &args); err != nil {
-				return nil, err
+		handle: func(ctx context.Context, in []byte, r *response) {
+			// One allocation for both: they escape through the plans.
+			v := new(struct {
+				args A
+				res  R
+			})
+			if err := decodeArgs(&r.args, dec, in, &v.args); err != nil {
+				r.fail(classify(err))
+				return
 			}
-			return fn(ctx, args)
+			var err error
+			v.res, err = fn(ctx, v.args)
+			switch {
+			case err != nil:
+				r.fail(classify(err))
+			case enc == nil || !r.okPlan(enc, unsafe.Pointer(&v.res)):
+				r.ok(v.res)
+			}
 		},
 	}
+}
+
+// typedResultPlan returns the plan a result of static type t is encoded with, or nil for one the
+// plan does not cover, and for an interface or json.RawMessage result: those go through
+// response.ok, which sends a valid json.RawMessage result as it is.
+func typedResultPlan(t reflect.Type) *encNode {
+	if t.Kind() == reflect.Interface || t == rawMessageType {
+		return nil
+	}
+	return resultPlan(t)
 }
 
 // NewRawTool returns a tool that receives its arguments as raw JSON and whose result, any value, is
@@ -85,11 +115,16 @@ func NewRawTool(name, description string, schema json.RawMessage, fn func(ctx co
 		name:        name,
 		description: description,
 		params:      schema,
-		handle: func(ctx context.Context, in []byte) (any, error) {
+		handle: func(ctx context.Context, in []byte, r *response) {
 			if len(in) == 0 {
 				in = emptyObject
 			}
-			return fn(ctx, in)
+			v, err := fn(ctx, in)
+			if err != nil {
+				r.fail(classify(err))
+				return
+			}
+			r.ok(v)
 		},
 	}
 }
