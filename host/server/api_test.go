@@ -265,7 +265,7 @@ func TestListings(t *testing.T) {
 		} `json:"workflows"`
 	}
 	json.Unmarshal([]byte(body), &wl)
-	if len(wl.Workflows) != 7 || wl.Workflows[0].Name != "approval" || wl.Workflows[0].Pattern != "single" ||
+	if len(wl.Workflows) != 8 || wl.Workflows[0].Name != "approval" || wl.Workflows[0].Pattern != "single" ||
 		strings.Join(wl.Workflows[0].Agents[0].Tools, ",") != "calculate,now,http_fetch" {
 		t.Fatalf("workflows %s", body)
 	}
