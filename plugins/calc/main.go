@@ -23,11 +23,14 @@ type calculation struct {
 func calculate(_ context.Context, a calculateArgs) (calculation, error) {
 	expr := strings.TrimSpace(a.Expression)
 	v, err := evaluate(expr)
-	var ee *evalError
-	if errors.As(err, &ee) {
-		return calculation{}, sdk.Errorf(ee.code, "%s: %s", expr, ee.Error())
+	if err != nil {
+		var ee *evalError
+		if errors.As(err, &ee) {
+			return calculation{}, sdk.Errorf(ee.code, "%s: %s", expr, ee.Error())
+		}
+		return calculation{}, err
 	}
-	return calculation{Expression: expr, Result: v}, err
+	return calculation{Expression: expr, Result: v}, nil
 }
 
 func init() {
