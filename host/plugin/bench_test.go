@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agentfleet/fleet/host/plugin/internal/calcnative"
 )
 
 // quiet discards the host's log in benchmarks.
@@ -96,29 +95,6 @@ func BenchmarkExport(b *testing.B) {
 			}
 		})
 	}
-}
-
-// BenchmarkCalc is the same calculator logic natively (plugins/calc/eval.go compiled in-process,
-// encoding/json around it) and as the first-party calc plugin through the host.
-func BenchmarkCalc(b *testing.B) {
-	args := []byte(`{"expression":"(2+3)^2/sqrt(16) + max(1, 7, 3) * 17 % 5"}`)
-	want, err := calcnative.Calculate(args)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("native", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := calcnative.Calculate(args); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("plugin", func(b *testing.B) {
-		h := benchHost(b, true)
-		p := load(b, h, firstParty(b, "calc"), Manifest{Instances: 1})
-		benchCall(b, p, context.Background(), "calculate", args, string(want))
-	})
 }
 
 var firstPartyPlugins = []string{"calc", "clock", "http", "json", "text"}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/agentfleet/fleet/plugins/calc/expr"
 	"github.com/agentfleet/fleet/sdk"
 )
 
@@ -21,16 +22,16 @@ type calculation struct {
 }
 
 func calculate(_ context.Context, a calculateArgs) (calculation, error) {
-	expr := strings.TrimSpace(a.Expression)
-	v, err := evaluate(expr)
+	src := strings.TrimSpace(a.Expression)
+	v, err := expr.Evaluate(src)
 	if err != nil {
-		var ee *evalError
+		var ee *expr.Error
 		if errors.As(err, &ee) {
-			return calculation{}, sdk.Errorf(ee.code, "%s: %s", expr, ee.Error())
+			return calculation{}, sdk.Errorf(ee.Code(), "%s: %s", src, ee.Error())
 		}
 		return calculation{}, err
 	}
-	return calculation{Expression: expr, Result: v}, nil
+	return calculation{Expression: src, Result: v}, nil
 }
 
 func init() {

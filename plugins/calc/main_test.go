@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"strings"
 	"testing"
 
@@ -123,23 +122,4 @@ func TestCalculateInvalidArguments(t *testing.T) {
 	if !errors.Is(err, sdk.ErrInvalidArguments) {
 		t.Errorf("err = %v, want ErrInvalidArguments", err)
 	}
-}
-
-// FuzzEvaluate checks that any input gives a finite number or an evalError, never a panic.
-func FuzzEvaluate(f *testing.F) {
-	for _, s := range []string{"17*23", "2^3^2", "-(1.5e3 % 7)/sqrt(pi)", "min(1,max(2,3),round(e,2))", "((", "1e", "--", "é"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		v, err := evaluate(s)
-		var ee *evalError
-		switch {
-		case err != nil && !errors.As(err, &ee):
-			t.Fatalf("evaluate(%q): error of type %T", s, err)
-		case err != nil && (ee.code == "" || ee.pos < 0 || ee.pos > len(s)+1):
-			t.Fatalf("evaluate(%q): bad error %+v", s, ee)
-		case err == nil && (math.IsNaN(v) || math.IsInf(v, 0)):
-			t.Fatalf("evaluate(%q) = %v", s, v)
-		}
-	})
 }

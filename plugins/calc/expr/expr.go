@@ -1,4 +1,6 @@
-package main
+// Package expr evaluates arithmetic expressions safely (a recursive-descent parser, no eval): the
+// logic of the first-party calc plugin, importable so that it can also run natively (benchmarks).
+package expr
 
 import (
 	"fmt"
@@ -20,15 +22,22 @@ const (
 	maxArgs    = 64   // arguments of one min or max call
 )
 
-// evalError is an error in an expression: its code is a tool error code and pos the 1-based
+// Error is an error in an expression: its code is a tool error code and pos the 1-based
 // character position it refers to (0: the expression as a whole).
-type evalError struct {
+type Error struct {
 	code string
 	pos  int
 	msg  string
 }
 
-func (e *evalError) Error() string {
+// Code is the error's tool error code ("division_by_zero", "syntax", ...).
+func (e *Error) Code() string { return e.code }
+
+// Pos is the 1-based character position the error refers to (0: the expression as a whole).
+func (e *Error) Pos() int { return e.pos }
+
+// Error implements error.
+func (e *Error) Error() string {
 	if e.pos > 0 {
 		return fmt.Sprintf("%s at position %d", e.msg, e.pos)
 	}
@@ -143,14 +152,14 @@ func roundTo(a argList) (float64, string) {
 // evaluate computes an arithmetic expression: + - * / % ^ (right-associative, binding tighter than
 // unary minus: -2^2 = -4), parentheses, decimals with optional exponent, the functions above and the
 // constants pi and e.
-func evaluate(src string) (float64, error) {
+func Evaluate(src string) (float64, error) {
 	if len(src) > maxExprLen {
-		return 0, &evalError{code: "too_long", msg: fmt.Sprintf("expression longer than %d characters", maxExprLen)}
+		return 0, &Error{code: "too_long", msg: fmt.Sprintf("expression longer than %d characters", maxExprLen)}
 	}
 	p := parser{src: src}
 	p.skipSpace()
 	if p.pos == len(p.src) {
-		return 0, &evalError{code: "syntax_error", msg: "empty expression"}
+		return 0, &Error{code: "syntax_error", msg: "empty expression"}
 	}
 	v, err := p.expr()
 	if err != nil {
@@ -172,8 +181,8 @@ type parser struct {
 	depth int
 }
 
-func (p *parser) fail(code, format string, args ...any) *evalError {
-	return &evalError{code: code, pos: utf8.RuneCountInString(p.src[:p.pos]) + 1, msg: fmt.Sprintf(format, args...)}
+func (p *parser) fail(code, format string, args ...any) *Error {
+	return &Error{code: code, pos: utf8.RuneCountInString(p.src[:p.pos]) + 1, msg: fmt.Sprintf(format, args...)}
 }
 
 // spaces are the bytes skipSpace passes over.
@@ -222,7 +231,7 @@ func (p *parser) enter() error {
 	return nil
 }
 
-func (p *parser) failAt(pos int, code, msg string) *evalError {
+func (p *parser) failAt(pos int, code, msg string) *Error {
 	saved := p.pos
 	p.pos = pos
 	err := p.fail(code, "%s", msg)
