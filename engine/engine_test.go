@@ -2,9 +2,9 @@ package engine_test
 
 import (
 	"context"
-	"net/http"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,30 +72,39 @@ func TestPatterns(t *testing.T) {
 			if c.routes != nil && strings.Join(routes(evs), ",") != strings.Join(c.routes, ",") {
 				t.Errorf("routes %v, want %v", routes(evs), c.routes)
 			}
-			if c.steps != nil {
-				var got []string
-				for _, e := range evs {
-					if e.Type == event.StepStarted {
-						got = append(got, e.Node)
-					}
-				}
-				if strings.Join(got, ",") != strings.Join(c.steps, ",") {
-					t.Errorf("steps %v, want %v", got, c.steps)
-				}
+			if got := stepNodes(evs); c.steps != nil && strings.Join(got, ",") != strings.Join(c.steps, ",") {
+				t.Errorf("steps %v, want %v", got, c.steps)
 			}
-			if fin.Usage.Calls == 0 || fin.Usage.TotalTokens == 0 {
-				t.Errorf("usage not counted: %+v", fin.Usage)
-			}
-			for _, u := range all[event.UsageData](evs) {
-				if u.Model != "fleet-offline" {
-					t.Fatalf("usage event names model %q, want the provider's default fleet-offline", u.Model)
-				}
-			}
-			rec, err := h.eng.Run(context.Background(), info.RunID)
-			if err != nil || rec.Status != store.StatusSucceeded || rec.Output != fin.Output || rec.LastSeq != evs[len(evs)-1].Seq {
-				t.Errorf("run record %+v, err %v", rec, err)
-			}
+			checkAccounting(t, h, info.RunID, evs, fin)
 		})
+	}
+}
+
+// stepNodes lists the nodes of the step.started events, in order.
+func stepNodes(evs []event.Event) []string {
+	var got []string
+	for _, e := range evs {
+		if e.Type == event.StepStarted {
+			got = append(got, e.Node)
+		}
+	}
+	return got
+}
+
+// checkAccounting checks a finished run's usage events and its stored record.
+func checkAccounting(t *testing.T, h *harness, runID string, evs []event.Event, fin event.RunFinishedData) {
+	t.Helper()
+	if fin.Usage.Calls == 0 || fin.Usage.TotalTokens == 0 {
+		t.Errorf("usage not counted: %+v", fin.Usage)
+	}
+	for _, u := range all[event.UsageData](evs) {
+		if u.Model != "fleet-offline" {
+			t.Fatalf("usage event names model %q, want the provider's default fleet-offline", u.Model)
+		}
+	}
+	rec, err := h.eng.Run(context.Background(), runID)
+	if err != nil || rec.Status != store.StatusSucceeded || rec.Output != fin.Output || rec.LastSeq != evs[len(evs)-1].Seq {
+		t.Errorf("run record %+v, err %v", rec, err)
 	}
 }
 

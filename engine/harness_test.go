@@ -213,45 +213,67 @@ func checkStream(t testing.TB, evs []event.Event, first uint64) {
 	}
 }
 
+// spanRole says what an event does to a span: open or close it, or add a delta to it.
+type spanRole struct {
+	kind string
+	role int // spanOpen, spanClose, spanDelta
+	id   func(event.Event) string
+}
+
+const (
+	spanOpen = iota
+	spanClose
+	spanDelta
+)
+
+var spanRoles = map[event.Type]spanRole{
+	event.StepStarted:    {"step", spanOpen, func(e event.Event) string { return e.Node }},
+	event.StepFinished:   {"step", spanClose, func(e event.Event) string { return e.Node }},
+	event.MessageStart:   {"msg", spanOpen, func(e event.Event) string { return e.Data.(event.MessageStartData).MessageID }},
+	event.MessageEnd:     {"msg", spanClose, func(e event.Event) string { return e.Data.(event.MessageEndData).MessageID }},
+	event.MessageDelta:   {"msg", spanDelta, func(e event.Event) string { return e.Data.(event.MessageDeltaData).MessageID }},
+	event.ReasoningStart: {"rsn", spanOpen, func(e event.Event) string { return e.Data.(event.ReasoningStartData).MessageID }},
+	event.ReasoningEnd:   {"rsn", spanClose, func(e event.Event) string { return e.Data.(event.ReasoningEndData).MessageID }},
+	event.ReasoningDelta: {"rsn", spanDelta, func(e event.Event) string { return e.Data.(event.ReasoningDeltaData).MessageID }},
+	event.ToolStart:      {"tool", spanOpen, func(e event.Event) string { return e.Data.(event.ToolStartData).CallID }},
+	event.ToolEnd:        {"tool", spanClose, func(e event.Event) string { return e.Data.(event.ToolEndData).CallID }},
+	event.ToolArgs:       {"tool", spanDelta, func(e event.Event) string { return e.Data.(event.ToolArgsData).CallID }},
+}
+
+// deltaText is the text of a delta event.
+func deltaText(e event.Event) string {
+	switch d := e.Data.(type) {
+	case event.MessageDeltaData:
+		return d.Delta
+	case event.ReasoningDeltaData:
+		return d.Delta
+	case event.ToolArgsData:
+		return d.Delta
+	}
+	return ""
+}
+
 func checkSpan(t testing.TB, open map[string]bool, e event.Event) {
 	t.Helper()
-	key := func(kind, id string) string { return kind + ":" + id }
-	opener := func(k string) {
+	r, ok := spanRoles[e.Type]
+	if !ok {
+		return
+	}
+	k := r.kind + ":" + r.id(e)
+	switch r.role {
+	case spanOpen:
 		if open[k] {
 			t.Fatalf("seq %d reopens %s", e.Seq, k)
 		}
 		open[k] = true
-	}
-	closer := func(k string) {
+	case spanClose:
 		if !open[k] {
 			t.Fatalf("seq %d closes %s, which is not open", e.Seq, k)
 		}
 		delete(open, k)
-	}
-	switch d := e.Data.(type) {
-	case event.StepStartedData:
-		opener(key("step", e.Node))
-	case event.StepFinishedData:
-		closer(key("step", e.Node))
-	case event.MessageStartData:
-		opener(key("msg", d.MessageID))
-	case event.MessageEndData:
-		closer(key("msg", d.MessageID))
-	case event.MessageDeltaData:
-		if d.Delta == "" || !open[key("msg", d.MessageID)] {
-			t.Fatalf("seq %d: empty delta or delta outside its message", e.Seq)
-		}
-	case event.ReasoningStartData:
-		opener(key("rsn", d.MessageID))
-	case event.ReasoningEndData:
-		closer(key("rsn", d.MessageID))
-	case event.ToolStartData:
-		opener(key("tool", d.CallID))
-	case event.ToolEndData:
-		closer(key("tool", d.CallID))
-	case event.ToolArgsData:
-		if d.Delta == "" || !open[key("tool", d.CallID)] {
-			t.Fatalf("seq %d: empty args delta or outside its call", e.Seq)
+	case spanDelta:
+		if deltaText(e) == "" || !open[k] {
+			t.Fatalf("seq %d: empty delta or delta outside %s", e.Seq, k)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,29 +52,7 @@ func TestKillAndResume(t *testing.T) {
 		t.Skip("starts a child process")
 	}
 	db := filepath.Join(t.TempDir(), "fleet.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+db)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	runID := strings.TrimSpace(strings.TrimPrefix(line, "run "))
-
-	// Wait (polling the child's database: no event crosses processes) until two model calls are
-	// checkpointed and the third is streaming, then kill the child mid-stream.
-	paid := waitForCalls(t, db, runID, 2)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	runID, paid := killChildMidRun(t, db)
 
 	h := newHarness(t, []string{example(t, "review")}, withDB(db))
 	before, err := h.store.Events(context.Background(), runID, 0, 0)
@@ -90,14 +69,7 @@ func TestKillAndResume(t *testing.T) {
 			t.Fatalf("stored event %d changed: %s -> %s", e.Seq, e.Type, evs[i].Type)
 		}
 	}
-	resumed := evs[len(before)]
-	for _, e := range evs[len(before):] {
-		if e.Type == event.RunResumed {
-			resumed = e
-			break
-		}
-	}
-	if resumed.Type != event.RunResumed {
+	if !slices.ContainsFunc(evs[len(before):], func(e event.Event) bool { return e.Type == event.RunResumed }) {
 		t.Fatalf("no run.resumed after the stored events")
 	}
 	fin, ok := last[event.RunFinishedData](evs)
@@ -116,6 +88,35 @@ func TestKillAndResume(t *testing.T) {
 	if rec.Status != store.StatusSucceeded {
 		t.Errorf("status %s", rec.Status)
 	}
+}
+
+// killChildMidRun starts the child process on database db, waits until two of the run's model
+// calls are stored and the third is streaming, and kills the child with SIGKILL. It returns the
+// run's id and the model calls the child finished.
+func killChildMidRun(t *testing.T, db string) (runID string, paid int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+db)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	runID = strings.TrimSpace(strings.TrimPrefix(line, "run "))
+	// Poll the child's database (no event crosses processes) for the kill point.
+	paid = waitForCalls(t, db, runID, 2)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	return runID, paid
 }
 
 // waitForCalls polls the run's checkpoint until it records n finished model calls and a later

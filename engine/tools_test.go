@@ -214,17 +214,7 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	defer srv.Close()
 	tools := realTools(t)
 	h := newHarness(t, []string{approvalAgent}, withTools(tools))
-	info := h.start("gated", "Fetch "+srv.URL+"/doc and compute 2+2")
-	evs := h.collect(info.RunID, 0)
-	checkStream(t, evs, 1)
-	intr, ok := last[event.RunInterruptedData](evs)
-	if !ok || len(intr.Approvals) != 1 || intr.Approvals[0].Tool != "http_fetch" {
-		t.Fatalf("want one pending approval, got %s %+v", evs[len(evs)-1].Type, evs[len(evs)-1].Data)
-	}
-	// The call that needs no approval ran before the pause.
-	if res := all[event.ToolResultData](evs); len(res) != 1 || res[0].Tool != "calculate" {
-		t.Fatalf("results before the pause: %+v", res)
-	}
+	info, evs, intr := pauseForApproval(t, h, "Fetch "+srv.URL+"/doc and compute 2+2")
 	h.restart()
 	ctx := context.Background()
 	rec, _ := h.eng.Run(ctx, info.RunID)
@@ -253,6 +243,23 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	if err := h.eng.Answer(ctx, info.RunID, engine.Answer{ApprovalID: intr.Approvals[0].ID, Approve: true}); err == nil {
 		t.Fatal("a second answer was accepted")
 	}
+}
+
+// pauseForApproval starts a gated run and checks it paused for exactly one http_fetch approval,
+// after running the call that needed none.
+func pauseForApproval(t *testing.T, h *harness, input string) (engine.RunInfo, []event.Event, event.RunInterruptedData) {
+	t.Helper()
+	info := h.start("gated", input)
+	evs := h.collect(info.RunID, 0)
+	checkStream(t, evs, 1)
+	intr, ok := last[event.RunInterruptedData](evs)
+	if !ok || len(intr.Approvals) != 1 || intr.Approvals[0].Tool != "http_fetch" {
+		t.Fatalf("want one pending approval, got %s %+v", evs[len(evs)-1].Type, evs[len(evs)-1].Data)
+	}
+	if res := all[event.ToolResultData](evs); len(res) != 1 || res[0].Tool != "calculate" {
+		t.Fatalf("results before the pause: %+v", res)
+	}
+	return info, evs, intr
 }
 
 func TestDeniedApprovalAndCancelWhileWaiting(t *testing.T) {
