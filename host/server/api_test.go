@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -483,3 +484,55 @@ func TestNDJSONFraming(t *testing.T) {
 }
 
 var _ = errors.New
+
+// TestBodyTooLarge: a body just over the limit is read to its end and answered 413 on a
+// connection that stays usable (it used to be a race between the 413 and a reset while the
+// client was still writing); a body far over it is refused from its Content-Length, which a
+// client that waits for "100 Continue" sees as a clean 413 without sending it.
+func TestBodyTooLarge(t *testing.T) {
+	st := newStack(t, stackOpts{noPlugins: true})
+	big := `{"messages":[{"id":"u","role":"user","content":"` + strings.Repeat("x", 1<<20) + `"}]}`
+	tr := &http.Transport{MaxConnsPerHost: 1, ExpectContinueTimeout: 10 * time.Second}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var conns []string
+	post := func(body string, hdr ...string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("POST", st.url+"/v1/workflows/echo/runs?format=fleet", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(ci httptrace.GotConnInfo) { conns = append(conns, ci.Conn.LocalAddr().String()) },
+		}))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	for i := range 20 {
+		code, body := post(big)
+		if code != 413 || !strings.Contains(body, `"code":"too_large"`) || !strings.Contains(body, "over 1048576 bytes") {
+			t.Fatalf("attempt %d: %d %s", i, code, body)
+		}
+	}
+	for i, c := range conns {
+		if c != conns[0] {
+			t.Fatalf("request %d came on a new connection %s (first %s): the 413 closed it", i, c, conns[0])
+		}
+	}
+	huge := strings.Repeat("x", 8<<20)
+	code, body := post(huge, "Expect", "100-continue", "Content-Type", "application/json")
+	if code != 413 || !strings.Contains(body, `"code":"too_large"`) {
+		t.Fatalf("8 MiB body: %d %s", code, body)
+	}
+}

@@ -51,6 +51,9 @@ const (
 	DefaultPluginDebounce     = 250 * time.Millisecond
 )
 
+// bodyReadFactor: bodies up to this many times Config.MaxBodyBytes are read before the 413.
+const bodyReadFactor = 4
+
 // WorkflowLister lists the workflows GET /v1/workflows shows (internal/app's Workflows).
 type WorkflowLister interface {
 	List() []*workflow.Workflow
@@ -107,7 +110,10 @@ type Config struct {
 	StreamWriteTimeout time.Duration
 	// ShutdownTimeout bounds the shutdown Listen does when its context ends (default 10 s).
 	ShutdownTimeout time.Duration
-	// MaxBodyBytes bounds request bodies (default 1 MiB; larger gets 413).
+	// MaxBodyBytes bounds request bodies (default 1 MiB; larger gets 413). A body of up to
+	// 4 times this is read to its end before the 413, so the client sees the answer
+	// and the connection stays usable; a larger one is refused from its Content-Length and the
+	// connection closed (a client still writing it may see a reset instead of the 413).
 	MaxBodyBytes int
 	// WSReadLimit bounds WebSocket messages (default 1 MiB; larger closes with 1009).
 	WSReadLimit int64
@@ -196,7 +202,7 @@ func New(cfg Config) (*Server, error) {
 	s.app = fiber.New(fiber.Config{
 		AppName:               "fleet",
 		DisableStartupMessage: true,
-		BodyLimit:             cfg.MaxBodyBytes,
+		BodyLimit:             cfg.MaxBodyBytes * bodyReadFactor,
 		ErrorHandler:          s.handleError,
 		// No WriteTimeout: it is an absolute deadline that cuts streams (StreamWriteTimeout
 		// bounds each write instead). Read and idle timeouts let shutdown close idle connections.
@@ -218,7 +224,7 @@ func New(cfg Config) (*Server, error) {
 }
 
 func (s *Server) routes() {
-	s.app.Use(recover.New())
+	s.app.Use(recover.New(), s.bodyLimit)
 	if len(s.cfg.AllowedOrigins) > 0 {
 		s.app.Use("/v1", cors.New(cors.Config{
 			AllowOriginsFunc: s.allowedOrigin,
@@ -247,6 +253,16 @@ func (s *Server) routes() {
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	s.app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(s.cfg.Web), Index: "index.html"}))
+}
+
+// bodyLimit answers 413 to a body over MaxBodyBytes that fasthttp has read to its end (up to
+// 4 times the limit), so the client gets the answer rather than a reset.
+func (s *Server) bodyLimit(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > s.cfg.MaxBodyBytes {
+		return newError(http.StatusRequestEntityTooLarge, codeTooLarge,
+			"the request body is over %d bytes", s.cfg.MaxBodyBytes)
+	}
+	return c.Next()
 }
 
 func (s *Server) readyz(c *fiber.Ctx) error {
