@@ -111,7 +111,7 @@ func TestWarmUpAndIdleWS(t *testing.T) {
 	pr := newProbe(os.Getpid(), base)
 	defer pr.close()
 	res := &trialResult{Metrics: map[string]float64{}}
-	if err := measureIdleWS(t.Context(), pr, lc, 20, res); err != nil {
+	if err := measureIdleWS(t.Context(), pr, lc, 20, res, &profiler{}); err != nil {
 		t.Fatal(err)
 	}
 	if g := res.Metrics["idle_ws_goroutines_per_conn"]; g < 1 {

@@ -95,6 +95,9 @@ type runCmd struct {
 	BaselineStreams int    `name:"baseline-streams" help:"Also run the same load with this many streams, as the baseline of the ratios."`
 	IdleWS          int    `name:"idle-ws" help:"Before each load, open this many WebSocket connections that start no run and measure the server's RSS per connection."`
 	JSON            bool   `name:"json" help:"Print the full results as JSON instead of the table."`
+
+	QuietBelow float64       `name:"quiet-below" help:"Before each repetition, wait until the machine's other processes use less than this many cores (0: do not wait); their CPU during the load is reported either way."`
+	QuietMax   time.Duration `name:"quiet-max" default:"10m" help:"Longest wait for --quiet-below; the repetition then runs anyway (and says so)."`
 }
 
 func main() {
@@ -181,6 +184,7 @@ func (c *runCmd) checks() []struct {
 		{c.BaselineFormat != "" && c.BaselineStreams != 0, "give one --baseline-* flag"},
 		{c.Delay < 0, "--delay: not negative"},
 		{c.Words < 1 && c.Message == "", "--words: at least 1"},
+		{c.QuietBelow < 0 || c.QuietMax < 0 || c.QuietMax > maxDuration, "--quiet-below: not negative; --quiet-max: 0 to 1h"},
 	}
 }
 
@@ -233,7 +237,8 @@ func (c *runCmd) configs() []loadConfig {
 }
 
 func (c *runCmd) trialOptions(stderr io.Writer) (trialOptions, error) {
-	to := trialOptions{URL: c.URL, PID: c.PID, IdleWS: c.IdleWS, PprofDir: c.Pprof, Progress: stderr}
+	to := trialOptions{URL: c.URL, PID: c.PID, IdleWS: c.IdleWS, PprofDir: c.Pprof, Progress: stderr,
+		QuietBelow: c.QuietBelow, QuietMax: c.QuietMax}
 	if !c.Spawn {
 		return to, nil
 	}

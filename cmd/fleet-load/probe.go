@@ -26,6 +26,7 @@ type sample struct {
 	Tokens      int64     `json:"tokens"`             // text deltas received so far
 	Runs        int64     `json:"runs_done"`          // runs ended so far
 	Streams     int       `json:"client_streams_now"` // streams this tool has open
+	MetricsOK   bool      `json:"metrics_ok"`         // the server's /metrics answered
 }
 
 // probe reads a server's state: its process (when the tool knows its pid) and its /metrics.
@@ -98,6 +99,7 @@ func (p *probe) metrics(ctx context.Context) (map[string]float64, error) {
 func (p *probe) take(ctx context.Context, col *collector) sample {
 	s := sample{At: time.Now(), LoadCPU: selfCPU(), MachineCPU: machineCPU()}
 	if m, err := p.metrics(ctx); err == nil {
+		s.MetricsOK = true
 		s.Goroutines, s.OpenStreams, s.WSConns = m["go_goroutines"], m["fleet_open_streams"], m["fleet_websocket_connections"]
 		s.RSS, s.ServerCPU = int64(m["process_resident_memory_bytes"]), m["process_cpu_seconds_total"]
 		s.HeapStack = m["go_memstats_heap_inuse_bytes"] + m["go_memstats_stack_inuse_bytes"]
@@ -120,20 +122,25 @@ func (p *probe) take(ctx context.Context, col *collector) sample {
 }
 
 // waitFor polls the server's metrics (there is no event to wait on) until cond holds or the
-// timeout passes; it returns the last sample and whether cond held.
+// timeout passes; it returns the last sample whose metrics answered (or the last one) and
+// whether cond held.
 func (p *probe) waitFor(ctx context.Context, timeout time.Duration, cond func(sample) bool) (sample, bool) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	var good sample
 	for {
 		s := p.take(ctx, nil)
+		if s.MetricsOK || !good.MetricsOK {
+			good = s
+		}
 		if cond(s) {
 			return s, true
 		}
 		select {
 		case <-ctx.Done():
-			return s, false
+			return good, false
 		case <-tick.C:
 		}
 	}

@@ -38,6 +38,7 @@ var metricDefs = []metricDef{
 	{"server_cpu_cores", "server CPU (cores)", "%.2f"},
 	{"loadgen_cpu_cores", "load generator CPU (cores)", "%.2f"},
 	{"other_cpu_cores", "other processes' CPU (cores; the machine is shared)", "%.2f"},
+	{"busy_before_cores", "machine busy before the load (cores, with --quiet-below)", "%.2f"},
 	{"server_rss_idle_mb", "server RSS idle (MiB)", "%.1f"},
 	{"server_rss_load_mb", "server RSS under load (MiB, median)", "%.1f"},
 	{"server_rss_peak_mb", "server RSS peak (MiB)", "%.1f"},

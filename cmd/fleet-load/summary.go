@@ -74,13 +74,25 @@ func processFigures(m map[string]float64, samples []sample, win window) {
 		peakRSS, peakG = max(peakRSS, s.RSS), max(peakG, s.Goroutines)
 		if !s.At.Before(win.start) && !s.At.After(win.end) {
 			rss = append(rss, mb(s.RSS))
-			gor = append(gor, s.Goroutines)
+			if s.MetricsOK {
+				gor = append(gor, s.Goroutines)
+			}
 		}
 	}
 	m["server_rss_peak_mb"], m["goroutines_peak"] = mb(peakRSS), peakG
 	if len(rss) > 0 {
-		m["server_rss_load_mb"], m["goroutines_load"] = median(rss), median(gor)
+		m["server_rss_load_mb"] = median(rss)
 	}
+	if len(gor) > 0 {
+		m["goroutines_load"] = median(gor)
+	}
+	failed := 0
+	for _, s := range samples {
+		if !s.MetricsOK {
+			failed++
+		}
+	}
+	m["metrics_scrapes_failed"] = float64(failed)
 	first, last := samples[0], samples[len(samples)-1]
 	m["server_cpu_s"] = last.ServerCPU - first.ServerCPU
 	m["loadgen_cpu_s"] = last.LoadCPU - first.LoadCPU

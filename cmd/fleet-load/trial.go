@@ -22,6 +22,10 @@ type trialOptions struct {
 	IdleWS   int    // open this many idle WebSocket connections first and measure them
 	PprofDir string // save the server's profiles here (spawned with pprof)
 	Progress io.Writer
+	// QuietBelow: wait (at most QuietMax) before each trial until the machine's busy CPU is
+	// below this many cores; 0: do not wait.
+	QuietBelow float64
+	QuietMax   time.Duration
 }
 
 // trialResult is one load against one server.
@@ -40,22 +44,13 @@ type trialResult struct {
 // WebSocket connections, runs the load and measures the server after it.
 func runTrial(ctx context.Context, to trialOptions, lc loadConfig, rep int) (*trialResult, error) {
 	res := &trialResult{Label: lc.label(), Rep: rep, Metrics: map[string]float64{}, Dists: map[string]Dist{}}
-	pid := to.PID
-	var pprofURL string
-	if to.Spawn != nil {
-		s, err := spawn(ctx, *to.Spawn)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if err := s.stop(); err != nil {
-				fmt.Fprintln(to.Progress, "fleet-load:", err)
-			}
-		}()
-		lc.Base, pid, pprofURL = s.base, s.pid, s.pprof
-	} else {
-		lc.Base = to.URL
+	waitQuietBefore(ctx, to, res)
+	base, pid, pprofURL, stop, err := to.server(ctx)
+	if err != nil {
+		return nil, err
 	}
+	defer stop()
+	lc.Base = base
 	pr := newProbe(pid, lc.Base)
 	defer pr.close()
 	if err := warmUp(ctx, lc); err != nil {
@@ -63,32 +58,71 @@ func runTrial(ctx context.Context, to trialOptions, lc loadConfig, rep int) (*tr
 	}
 	idle := pr.take(ctx, nil)
 	res.Metrics["server_rss_idle_mb"] = mb(idle.RSS)
-	res.Metrics["goroutines_idle"] = idle.Goroutines
-	if to.IdleWS > 0 {
-		if err := measureIdleWS(ctx, pr, lc, to.IdleWS, res); err != nil {
-			return nil, err
-		}
+	if idle.MetricsOK {
+		res.Metrics["goroutines_idle"] = idle.Goroutines
 	}
 	var profiles profiler
 	if pprofURL != "" && to.PprofDir != "" {
 		profiles = profiler{url: pprofURL, dir: to.PprofDir, prefix: fmt.Sprintf("%s-%s-%d-%s-rep%d", lc.Transport, lc.Format, lc.Streams, lc.Delay, rep)}
 	}
+	if to.IdleWS > 0 {
+		if err := measureIdleWS(ctx, pr, lc, to.IdleWS, res, &profiles); err != nil {
+			return nil, err
+		}
+	}
 	col, samples, win := runLoad(ctx, lc, pr, &profiles)
 	res.Samples = samples
 	res.Profiles = profiles.saved
 	// Connections the load left idle close on their own; wait (bounded) for the server's
-	// goroutines to come back to the idle count, and report where they are: a leak shows.
+	// goroutines to come back near the idle count (a few kept-alive connections to the offline
+	// model may stay), and report where they are: a leak of even one per stream shows.
 	after, _ := pr.waitFor(ctx, 20*time.Second, func(s sample) bool {
-		return s.OpenStreams == 0 && s.WSConns == 0 && s.Goroutines <= idle.Goroutines
+		return s.MetricsOK && s.OpenStreams == 0 && s.WSConns == 0 && s.Goroutines <= idle.Goroutines+afterSlack
 	})
 	if profiles.url != "" {
 		profiles.fetch(ctx, "goroutine-after", "/debug/pprof/goroutine?debug=1")
 		res.Profiles = profiles.saved
 	}
-	res.Metrics["goroutines_after"] = after.Goroutines
+	if after.MetricsOK {
+		res.Metrics["goroutines_after"] = after.Goroutines
+	}
 	summarize(res, col, samples, win)
 	return res, nil
 }
+
+// waitQuietBefore waits, with QuietBelow, until the machine is quiet, and records how busy it was.
+func waitQuietBefore(ctx context.Context, to trialOptions, res *trialResult) {
+	if to.QuietBelow <= 0 {
+		return
+	}
+	busy, waited, ok := waitQuiet(ctx, to.QuietBelow, to.QuietMax)
+	res.Metrics["quiet_wait_s"], res.Metrics["busy_before_cores"] = waited.Seconds(), busy
+	if !ok {
+		fmt.Fprintf(to.Progress, "fleet-load: the machine stayed busy (%.2f cores) for %s: measuring anyway\n", busy, waited.Round(time.Second))
+	}
+}
+
+// server spawns the server of a trial, or names the given one: its base URL, pid (0: unknown),
+// pprof URL ("" without) and a stop function.
+func (to trialOptions) server(ctx context.Context) (base string, pid int, pprofURL string, stop func(), err error) {
+	if to.Spawn == nil {
+		return to.URL, to.PID, "", func() {}, nil
+	}
+	s, err := spawn(ctx, *to.Spawn)
+	if err != nil {
+		return "", 0, "", nil, err
+	}
+	stop = func() {
+		if err := s.stop(); err != nil {
+			fmt.Fprintln(to.Progress, "fleet-load:", err)
+		}
+	}
+	return s.base, s.pid, s.pprof, stop, nil
+}
+
+// afterSlack is how many goroutines above the idle count the server may keep after a load
+// (kept-alive connections between the engine and the offline model, each a pair).
+const afterSlack = 8
 
 // warmUp runs one run on one stream, outside the measurement, so that the first runs measured
 // do not pay for first-use costs (a mapper plugin's first instance, caches).
@@ -204,8 +238,11 @@ func sampleEvery(ctx context.Context, pr *probe, col *collector, d time.Duration
 
 // measureIdleWS opens n WebSocket connections that start no run and measures what they cost the
 // server: RSS and goroutines per connection. It closes them and waits until the server has.
-func measureIdleWS(ctx context.Context, pr *probe, lc loadConfig, n int, res *trialResult) error {
-	before, _ := pr.waitFor(ctx, 10*time.Second, func(s sample) bool { return s.WSConns == 0 })
+func measureIdleWS(ctx context.Context, pr *probe, lc loadConfig, n int, res *trialResult, prof *profiler) error {
+	before, ok := pr.waitFor(ctx, 10*time.Second, func(s sample) bool { return s.MetricsOK && s.WSConns == 0 })
+	if !ok {
+		return fmt.Errorf("idle websockets: the server's /metrics did not show 0 connections first")
+	}
 	dialer := newDialer()
 	conns := make([]*websocket.Conn, 0, n)
 	defer func() {
@@ -214,7 +251,7 @@ func measureIdleWS(ctx context.Context, pr *probe, lc loadConfig, n int, res *tr
 				time.Now().Add(time.Second))
 			c.Close()
 		}
-		pr.waitFor(ctx, 30*time.Second, func(s sample) bool { return s.WSConns == 0 })
+		pr.waitFor(ctx, 30*time.Second, func(s sample) bool { return s.MetricsOK && s.WSConns == 0 })
 	}()
 	for range n {
 		c, resp, err := dialer.DialContext(ctx, wsURL(lc.Base, lc.Token), nil)
@@ -223,7 +260,7 @@ func measureIdleWS(ctx context.Context, pr *probe, lc loadConfig, n int, res *tr
 		}
 		conns = append(conns, c)
 	}
-	if _, ok := pr.waitFor(ctx, 30*time.Second, func(s sample) bool { return int(s.WSConns) >= n }); !ok {
+	if _, ok := pr.waitFor(ctx, 30*time.Second, func(s sample) bool { return s.MetricsOK && int(s.WSConns) >= n }); !ok {
 		return fmt.Errorf("the server did not report %d websocket connections", n)
 	}
 	// Let the connections' goroutines and buffers settle before reading the figures.
@@ -235,10 +272,17 @@ func measureIdleWS(ctx context.Context, pr *probe, lc loadConfig, n int, res *tr
 		return ctx.Err()
 	}
 	open := pr.take(ctx, nil)
+	if !open.MetricsOK {
+		return fmt.Errorf("idle websockets: the server's /metrics did not answer")
+	}
 	res.Metrics["idle_ws_conns"] = float64(n)
 	res.Metrics["idle_ws_kib_per_conn"] = float64(open.RSS-before.RSS) / 1024 / float64(n)
 	res.Metrics["idle_ws_goroutines_per_conn"] = (open.Goroutines - before.Goroutines) / float64(n)
 	res.Metrics["idle_ws_heap_kib_per_conn"] = (open.HeapStack - before.HeapStack) / 1024 / float64(n)
+	if prof.url != "" {
+		prof.fetch(ctx, "idle-ws-heap", "/debug/pprof/heap")
+		prof.fetch(ctx, "idle-ws-goroutine", "/debug/pprof/goroutine?debug=1")
+	}
 	return nil
 }
 
@@ -304,3 +348,23 @@ func (p *profiler) fetch(ctx context.Context, name, path string) {
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+// waitQuiet waits until the machine's busy CPU over a 3 s window is below cores, at most max;
+// it returns the last window's figure, the time waited and whether it got quiet.
+func waitQuiet(ctx context.Context, cores float64, limit time.Duration) (busy float64, waited time.Duration, ok bool) {
+	const win = 3 * time.Second
+	start := time.Now()
+	for {
+		t0, c0 := time.Now(), machineCPU()
+		if !sleepUntil(ctx, t0.Add(win)) {
+			return busy, time.Since(start), false
+		}
+		busy = (machineCPU() - c0) / time.Since(t0).Seconds()
+		if busy < cores {
+			return busy, time.Since(start), true
+		}
+		if time.Since(start) >= limit {
+			return busy, time.Since(start), false
+		}
+	}
+}
