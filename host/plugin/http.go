@@ -33,7 +33,8 @@ type httpCapability struct {
 // allowEntry is one allowlist entry: a host name (or a "*." suffix) and an optional port.
 type allowEntry struct {
 	host     string
-	wildcard bool
+	wildcard bool // "*.example.com": any subdomain
+	any      bool // "*": any host name (addresses are still checked)
 	port     string
 }
 
@@ -71,12 +72,18 @@ func parseAllow(a string) allowEntry {
 	if rest, ok := strings.CutPrefix(e.host, "*."); ok {
 		e.host, e.wildcard = rest, true
 	}
+	if e.host == "*" {
+		e.host, e.any = "", true
+	}
 	return e
 }
 
 func (e allowEntry) matches(host, port string) bool {
 	if e.port != "" && e.port != port {
 		return false
+	}
+	if e.any {
+		return true
 	}
 	if e.wildcard {
 		return strings.HasSuffix(host, "."+e.host)

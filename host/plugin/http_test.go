@@ -204,6 +204,25 @@ func TestAllowlist(t *testing.T) {
 			t.Errorf("check(%s) = %v, want allowed %v", tt.url, err, tt.ok)
 		}
 	}
+	// "*" allows any host name (the first-party http plugin's manifest); "*:443" any on a port.
+	for _, tc := range []struct {
+		allow, url string
+		ok         bool
+	}{
+		{"*", "https://example.com/", true},
+		{"*", "http://a.b.example.net:8080/", true},
+		{"*", "ftp://example.com/", false},
+		{"*:443", "https://example.com/", true}, // https without a port is 443
+		{"*:443", "http://example.com/", false},
+		{"*:443", "https://example.com:443/", true},
+		{"*:443", "https://example.com:8443/", false},
+	} {
+		u, _ := url.Parse(tc.url)
+		hc := newHTTPCapability(HTTPGrant{Allow: []string{tc.allow}}, 1)
+		if err := hc.check(u); (err == nil) != tc.ok {
+			t.Errorf("allow %q: check(%s) = %v, want allowed %v", tc.allow, tc.url, err, tc.ok)
+		}
+	}
 }
 
 func TestIsPublic(t *testing.T) {

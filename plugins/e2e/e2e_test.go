@@ -210,6 +210,18 @@ func TestHTTPPlugin(t *testing.T) {
 	check(t, "http_fetch without the capability", call(p, "http_fetch", args), "", plugin.ErrPlugin, "denied")
 	p = e.load(t, "http", plugin.Manifest{Capabilities: plugin.Capabilities{HTTP: &plugin.HTTPGrant{Allow: []string{"example.com"}, AllowPrivate: true}}})
 	check(t, "http_fetch off the allowlist", call(p, "http_fetch", args), "", plugin.ErrPlugin, "denied")
+	// The shipped manifest allows any host name ("*") but only public addresses: the request
+	// passes the allowlist and is refused at connect time, never sent to 127.0.0.1.
+	m, err := plugin.ReadManifest("../http/manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = e.load(t, "http", m)
+	r := call(p, "http_fetch", args)
+	check(t, "http_fetch with the shipped manifest to loopback", r, "", plugin.ErrPlugin, "denied")
+	if r.err == nil || !strings.Contains(r.err.Error(), "address 127.0.0.1 is not public") {
+		t.Errorf("shipped manifest: %v; want the address refused, not the host name", r.err)
+	}
 	http.DefaultClient.CloseIdleConnections()
 }
 
