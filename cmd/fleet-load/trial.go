@@ -239,6 +239,7 @@ func sampleEvery(ctx context.Context, pr *probe, col *collector, d time.Duration
 // measureIdleWS opens n WebSocket connections that start no run and measures what they cost the
 // server: RSS and goroutines per connection. It closes them and waits until the server has.
 func measureIdleWS(ctx context.Context, pr *probe, lc loadConfig, n int, res *trialResult, prof *profiler) error {
+	prof.gc(ctx)
 	before, ok := pr.waitFor(ctx, 10*time.Second, func(s sample) bool { return s.MetricsOK && s.WSConns == 0 })
 	if !ok {
 		return fmt.Errorf("idle websockets: the server's /metrics did not show 0 connections first")
@@ -271,6 +272,7 @@ func measureIdleWS(ctx context.Context, pr *probe, lc loadConfig, n int, res *tr
 		settle.Stop()
 		return ctx.Err()
 	}
+	prof.gc(ctx)
 	open := pr.take(ctx, nil)
 	if !open.MetricsOK {
 		return fmt.Errorf("idle websockets: the server's /metrics did not answer")
@@ -313,6 +315,23 @@ func (p *profiler) during(ctx context.Context, winStart time.Time, dur time.Dura
 }
 
 func (p *profiler) wait() { p.wg.Wait() }
+
+// gc has a server with pprof collect its garbage (a heap profile with ?gc=1), so that heap
+// figures read after it are live memory, not what the last collection left; without pprof it
+// does nothing.
+func (p *profiler) gc(ctx context.Context) {
+	if p.url == "" {
+		return
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return
+	}
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
 
 func (p *profiler) fetch(ctx context.Context, name, path string) {
 	err := func() error {
