@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
 )
 
 // quiet discards the host's log in benchmarks.
