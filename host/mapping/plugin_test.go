@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentfleet/fleet/engine/event"
 	"github.com/agentfleet/fleet/host/mapping"
@@ -367,5 +368,59 @@ func TestPluginMapperSwap(t *testing.T) {
 	reg.Remove("agui")
 	if _, err := m.NewStream("s2").Map(ctx, []event.Event{at(1, event.RunStartedData{})}); !errors.Is(err, mapping.ErrMapper) {
 		t.Fatalf("after removal: %v", err)
+	}
+}
+
+// TestPluginMapperMisbehaves: a real wasm mapper that traps, loops, answers too much or answers
+// junk ends the stream it was mapping with ErrMapper (and the plugin's own typed error), while
+// another stream on the same plugin, open all along, goes on mapping.
+func TestPluginMapperMisbehaves(t *testing.T) {
+	ctx := context.Background()
+	h, err := plugin.NewHost(ctx, plugin.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	p, err := h.Load(ctx, testwasm.Build(t, "../plugin/testdata/badmapper"), plugin.Manifest{Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := plugin.NewRegistry()
+	defer reg.Close(ctx)
+	if err := reg.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.NewRegistry(reg).Lookup("bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bystander := m.NewStream("bystander")
+	for i, tc := range []struct {
+		word    string
+		pluginE error
+		text    string
+	}{
+		{"trap", plugin.ErrTrap, "asked to trap"},
+		{"loop", plugin.ErrTimeout, ""},
+		{"huge", plugin.ErrOutputTooLarge, ""},
+		{"junk", nil, "line 2: event index"},
+	} {
+		t.Run(tc.word, func(t *testing.T) {
+			s := m.NewStream(fmt.Sprintf("s%d", i))
+			if _, err := s.Map(ctx, []event.Event{delta(1, "fine")}); err != nil {
+				t.Fatalf("a good batch: %v", err)
+			}
+			_, err := s.Map(ctx, []event.Event{delta(2, tc.word)})
+			if !errors.Is(err, mapping.ErrMapper) || tc.pluginE != nil && !errors.Is(err, tc.pluginE) ||
+				!strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("%s: err %v, want ErrMapper wrapping %v and containing %q", tc.word, err, tc.pluginE, tc.text)
+			}
+			if _, err := s.Map(ctx, []event.Event{delta(3, "fine")}); !errors.Is(err, mapping.ErrMapper) {
+				t.Fatalf("the failed stream mapped again: %v", err)
+			}
+			if _, err := bystander.Map(ctx, []event.Event{delta(uint64(i+1), "fine")}); err != nil {
+				t.Fatalf("the other stream after %s: %v", tc.word, err)
+			}
+		})
 	}
 }
