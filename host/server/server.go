@@ -30,6 +30,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 
 	"github.com/agentfleet/fleet/engine"
 	"github.com/agentfleet/fleet/engine/store"
@@ -211,6 +212,7 @@ func New(cfg Config) (*Server, error) {
 		ReadBufferSize:  16 << 10,
 		WriteBufferSize: 16 << 10,
 	})
+	s.app.Server().ContinueHandler = refuseOversizeEarly(cfg.MaxBodyBytes)
 	s.routes()
 	s.plugins = newPluginDir(s)
 	if cfg.PluginsDir != "" {
@@ -253,6 +255,20 @@ func (s *Server) routes() {
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	s.app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(s.cfg.Web), Index: "index.html"}))
+}
+
+// refuseOversizeEarly answers a request that says "Expect: 100-continue" with a body over limit
+// 417 before the client sends it (fasthttp would otherwise say "100 Continue" and stop reading at
+// the limit, a reset for the client). The answer closes the connection: a client that got a final
+// status without "Connection: close" must send the body anyway (Go's does), which nobody reads.
+func refuseOversizeEarly(limit int) func(*fasthttp.RequestHeader) bool {
+	return func(h *fasthttp.RequestHeader) bool {
+		if h.ContentLength() <= limit {
+			return true
+		}
+		h.SetConnectionClose() // fasthttp closes after answering a request that asked it to
+		return false
+	}
 }
 
 // bodyLimit answers 413 to a body over MaxBodyBytes that fasthttp has read to its end (up to
