@@ -86,40 +86,21 @@ func TestScannerSkip(t *testing.T) {
 	}
 }
 
+// TestDecoder decodes an object of every kind of member (strings in an array, an int, a bool, a
+// skipped object, a null, a raw object), then checks that a missing comma and Uint of a negative
+// number fail.
 func TestDecoder(t *testing.T) {
 	d := NewDecoder([]byte(` {"open": ["m1", "m\u00e92"], "n": 3, "ok": true, "skip": {"x": [1]}, "none": null, "raw": {"a":1}} `))
-	var open []string
-	var n int64
-	var ok bool
-	var raw json.RawMessage
 	if !d.Object() {
 		t.Fatal(d.Err())
 	}
+	var got decoded
 	for k, more := d.Next(); more; k, more = d.Next() {
-		switch k {
-		case "open":
-			if d.Array() {
-				for d.More() {
-					open = append(open, d.String())
-				}
-			}
-		case "n":
-			n = d.Int()
-		case "ok":
-			ok = d.Bool()
-		case "none":
-			if d.Array() {
-				t.Error("Array of null entered an array")
-			}
-		case "raw":
-			raw = d.Raw()
-		default:
-			d.Skip()
-		}
+		got.member(t, d, k)
 	}
 	d.End()
-	if d.Err() != nil || strings.Join(open, ",") != "m1,mé2" || n != 3 || !ok || string(raw) != `{"a":1}` {
-		t.Errorf("decoded %q %d %v %s, err %v", open, n, ok, raw, d.Err())
+	if d.Err() != nil || strings.Join(got.open, ",") != "m1,mé2" || got.n != 3 || !got.ok || string(got.raw) != `{"a":1}` {
+		t.Errorf("decoded %q %d %v %s, err %v", got.open, got.n, got.ok, got.raw, d.Err())
 	}
 	bad := NewDecoder([]byte(`{"a":1 "b":2}`))
 	bad.Object()
@@ -131,6 +112,39 @@ func TestDecoder(t *testing.T) {
 	}
 	if u := NewDecoder([]byte(`-1`)); u.Uint() != 0 || u.Err() == nil {
 		t.Error("Uint(-1) did not fail")
+	}
+}
+
+// decoded is what TestDecoder reads from its object.
+type decoded struct {
+	open []string
+	n    int64
+	ok   bool
+	raw  json.RawMessage
+}
+
+// member decodes the value of TestDecoder's member k, skipping those it does not know.
+func (r *decoded) member(t *testing.T, d *Decoder, k string) {
+	t.Helper()
+	switch k {
+	case "open":
+		if d.Array() {
+			for d.More() {
+				r.open = append(r.open, d.String())
+			}
+		}
+	case "n":
+		r.n = d.Int()
+	case "ok":
+		r.ok = d.Bool()
+	case "none":
+		if d.Array() {
+			t.Error("Array of null entered an array")
+		}
+	case "raw":
+		r.raw = d.Raw()
+	default:
+		d.Skip()
 	}
 }
 

@@ -10,58 +10,73 @@ import (
 	"time"
 )
 
+// badCall is a call TestBadCalls makes on a fresh instance of the good fixture.
+type badCall struct {
+	name string
+	tool string
+	args string
+	m    Manifest
+	want []error
+	// check inspects the error further.
+	check func(t *testing.T, err error)
+}
+
+// checkFailToolError: the fail tool's error is a ToolError with the guest's code and message.
+func checkFailToolError(t *testing.T, err error) {
+	var te *ToolError
+	if !errors.As(err, &te) || te.Code != "E42" || te.Message != "it failed on purpose" || te.Tool != "fail" || te.Plugin != "good" {
+		t.Fatalf("ToolError = %+v", te)
+	}
+}
+
+// checkPanicTrap: a panic is a TrapError with the guest's stderr, shown in the error.
+func checkPanicTrap(t *testing.T, err error) {
+	var te *TrapError
+	if !errors.As(err, &te) || !strings.Contains(te.Stderr, "about to panic\npanic: boom") || te.Exited || te.Export != "fleet_call tool panic" {
+		t.Fatalf("TrapError = %+v", te)
+	}
+	if !strings.Contains(err.Error(), "stderr:\nabout to panic") {
+		t.Fatalf("error does not show stderr: %v", err)
+	}
+}
+
+// checkExitTrap: os.Exit is a TrapError with the exit code.
+func checkExitTrap(t *testing.T, err error) {
+	var te *TrapError
+	if !errors.As(err, &te) || !te.Exited || te.ExitCode != 3 {
+		t.Fatalf("TrapError = %+v", te)
+	}
+}
+
+// checkSchemaFields: a schema error names each failing field.
+func checkSchemaFields(t *testing.T, err error) {
+	for _, field := range []string{"at /n:", "at /tag:"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Fatalf("error %q does not name %s", err, field)
+		}
+	}
+}
+
 // TestBadCalls: each misbehaving call gives its typed error, and the next call on the same plugin
 // succeeds.
 func TestBadCalls(t *testing.T) {
 	h, _ := newTestHost(t, Config{})
 	good := fixture(t, "good")
-	tests := []struct {
-		name string
-		tool string
-		args string
-		m    Manifest
-		want []error
-		// check inspects the error further.
-		check func(t *testing.T, err error)
-	}{
-		{name: "tool error", tool: "fail", want: []error{ErrPlugin}, check: func(t *testing.T, err error) {
-			var te *ToolError
-			if !errors.As(err, &te) || te.Code != "E42" || te.Message != "it failed on purpose" || te.Tool != "fail" || te.Plugin != "good" {
-				t.Fatalf("ToolError = %+v", te)
-			}
-		}},
+	tests := []badCall{
+		{name: "tool error", tool: "fail", want: []error{ErrPlugin}, check: checkFailToolError},
 		{name: "guest rejects arguments", tool: "badreq", args: `{"code":"invalid_arguments"}`, want: []error{ErrInvalidArguments}},
 		{name: "guest does not know the tool", tool: "badreq", args: `{"code":"unknown_tool"}`, want: []error{ErrToolNotFound}},
 		{name: "guest answers an unexpected code", tool: "badreq", args: `{"code":"bad_message"}`, want: []error{ErrProtocol}},
 		{name: "unknown status byte", tool: "badstatus", want: []error{ErrProtocol}},
 		{name: "null result", tool: "null", want: []error{ErrProtocol}},
 		{name: "result outside memory", tool: "oob", want: []error{ErrProtocol}},
-		{name: "panic", tool: "panic", want: []error{ErrTrap}, check: func(t *testing.T, err error) {
-			var te *TrapError
-			if !errors.As(err, &te) || !strings.Contains(te.Stderr, "about to panic\npanic: boom") || te.Exited || te.Export != "fleet_call tool panic" {
-				t.Fatalf("TrapError = %+v", te)
-			}
-			if !strings.Contains(err.Error(), "stderr:\nabout to panic") {
-				t.Fatalf("error does not show stderr: %v", err)
-			}
-		}},
-		{name: "os.Exit", tool: "exit", want: []error{ErrTrap}, check: func(t *testing.T, err error) {
-			var te *TrapError
-			if !errors.As(err, &te) || !te.Exited || te.ExitCode != 3 {
-				t.Fatalf("TrapError = %+v", te)
-			}
-		}},
+		{name: "panic", tool: "panic", want: []error{ErrTrap}, check: checkPanicTrap},
+		{name: "os.Exit", tool: "exit", want: []error{ErrTrap}, check: checkExitTrap},
 		{name: "infinite loop", tool: "spin", m: Manifest{Timeout: 300 * time.Millisecond}, want: []error{ErrTimeout, context.DeadlineExceeded}},
 		{name: "unbounded allocation", tool: "grow", m: Manifest{MemoryLimit: 64 << 20}, want: []error{ErrOutOfMemory, ErrTrap}},
 		{name: "output over max_output", tool: "big", args: `{"n":5000}`, m: Manifest{MaxOutput: 4096}, want: []error{ErrOutputTooLarge}},
 		{name: "unknown tool", tool: "nope", want: []error{ErrToolNotFound}},
-		{name: "arguments fail the schema", tool: "strict", args: `{"n":-1,"tag":7}`, want: []error{ErrInvalidArguments}, check: func(t *testing.T, err error) {
-			for _, field := range []string{"at /n:", "at /tag:"} {
-				if !strings.Contains(err.Error(), field) {
-					t.Fatalf("error %q does not name %s", err, field)
-				}
-			}
-		}},
+		{name: "arguments fail the schema", tool: "strict", args: `{"n":-1,"tag":7}`, want: []error{ErrInvalidArguments}, check: checkSchemaFields},
 		{name: "required argument missing", tool: "strict", args: `{}`, want: []error{ErrInvalidArguments}},
 		{name: "unknown argument", tool: "strict", args: `{"n":1,"x":2}`, want: []error{ErrInvalidArguments}},
 		{name: "arguments not JSON", tool: "echo", args: `{"a":`, want: []error{ErrInvalidArguments}},
@@ -69,26 +84,30 @@ func TestBadCalls(t *testing.T) {
 		{name: "arguments over max_input", tool: "echo", args: `{"a":"` + strings.Repeat("x", 200) + `"}`, m: Manifest{MaxInput: 100}, want: []error{ErrInvalidArguments}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, h, good, tt.m)
-			defer p.Close(context.Background())
-			_, err := p.Call(context.Background(), tt.tool, []byte(tt.args))
-			if err == nil {
-				t.Fatalf("%s succeeded, want %v", tt.tool, tt.want)
-			}
-			for _, w := range tt.want {
-				if !errors.Is(err, w) {
-					t.Fatalf("%s error = %v, want %v", tt.tool, err, w)
-				}
-			}
-			if tt.check != nil {
-				tt.check(t, err)
-			}
-			out, err := p.Call(context.Background(), "echo", []byte(`{"after":true}`))
-			if err != nil || string(out) != `{"after":true}` {
-				t.Fatalf("next call = %s, %v; want it to succeed", out, err)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { runBadCall(t, h, good, tt) })
+	}
+}
+
+// runBadCall is a subtest of TestBadCalls: it makes tt's call on a plugin of its own, checks the
+// error, then checks that the next call on the plugin succeeds.
+func runBadCall(t *testing.T, h *Host, wasm []byte, tt badCall) {
+	p := load(t, h, wasm, tt.m)
+	defer p.Close(context.Background())
+	_, err := p.Call(context.Background(), tt.tool, []byte(tt.args))
+	if err == nil {
+		t.Fatalf("%s succeeded, want %v", tt.tool, tt.want)
+	}
+	for _, w := range tt.want {
+		if !errors.Is(err, w) {
+			t.Fatalf("%s error = %v, want %v", tt.tool, err, w)
+		}
+	}
+	if tt.check != nil {
+		tt.check(t, err)
+	}
+	out, err := p.Call(context.Background(), "echo", []byte(`{"after":true}`))
+	if err != nil || string(out) != `{"after":true}` {
+		t.Fatalf("next call = %s, %v; want it to succeed", out, err)
 	}
 }
 

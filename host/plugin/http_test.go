@@ -46,26 +46,43 @@ func newServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, string) {
 	return s, u.Host
 }
 
-func TestHTTPCapability(t *testing.T) {
-	h, logs := newTestHost(t, Config{HTTPMaxBytes: 1 << 10})
-	good := fixture(t, "good")
-	target, targetHost := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/binary":
-			w.Write([]byte{0xff, 0xfe, 0x00, 0x01})
-		case "/big":
-			w.Write([]byte(strings.Repeat("é", 1000)))
-		case "/echo":
-			b, _ := io.ReadAll(r.Body)
-			w.Header().Set("X-Method", r.Method)
-			w.WriteHeader(http.StatusTeapot)
-			fmt.Fprintf(w, "%s %s", r.Header.Get("X-Test"), b)
-		default:
-			w.Write([]byte("hello"))
-		}
-	})
-	other, _ := newServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("other")) })
-	_, redirHost := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+// httpFixture is TestHTTPCapability's world: a target server, a server no grant allows, a
+// redirecting server, and the good fixture loaded twice, with allow_private and without.
+type httpFixture struct {
+	// target answers "hello" at /, 4 non-UTF-8 bytes at /binary, 1,000 é at /big and echoes the
+	// method, the X-Test header and the body at /echo with status 418.
+	target     *httptest.Server
+	targetHost string
+	// other answers "other"; no grant allows it.
+	other *httptest.Server
+	// redirHost redirects /to-other to other, /to-target to target, /to-localhost to target by the
+	// name localhost, and anything else (/loop) to itself.
+	redirHost string
+	// private may reach target and the redirector (allow_private, by address and port); public
+	// allows 127.0.0.1 and localhost but not private addresses.
+	private, public *Plugin
+}
+
+// targetHandler is the target server of TestHTTPCapability.
+func targetHandler(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/binary":
+		w.Write([]byte{0xff, 0xfe, 0x00, 0x01})
+	case "/big":
+		w.Write([]byte(strings.Repeat("é", 1000)))
+	case "/echo":
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Method", r.Method)
+		w.WriteHeader(http.StatusTeapot)
+		fmt.Fprintf(w, "%s %s", r.Header.Get("X-Test"), b)
+	default:
+		w.Write([]byte("hello"))
+	}
+}
+
+// redirectHandler redirects to other and target as httpFixture.redirHost describes.
+func redirectHandler(other, target *httptest.Server, targetHost string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/to-other":
 			http.Redirect(w, r, other.URL+"/", http.StatusFound)
@@ -76,51 +93,88 @@ func TestHTTPCapability(t *testing.T) {
 		default: // /loop
 			http.Redirect(w, r, "/loop", http.StatusFound)
 		}
-	})
+	}
+}
+
+// newHTTPFixture starts the servers and loads the plugins of an httpFixture on a host whose
+// fetches are capped at 1 KiB; it returns the host's log too.
+func newHTTPFixture(t *testing.T) (*httpFixture, *logBuffer) {
+	t.Helper()
+	h, logs := newTestHost(t, Config{HTTPMaxBytes: 1 << 10})
+	good := fixture(t, "good")
+	f := &httpFixture{}
+	f.target, f.targetHost = newServer(t, targetHandler)
+	f.other, _ = newServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("other")) })
+	_, f.redirHost = newServer(t, redirectHandler(f.other, f.target, f.targetHost))
 	grant := func(allowPrivate bool, allow ...string) Manifest {
 		return Manifest{Capabilities: Capabilities{HTTP: &HTTPGrant{Allow: allow, AllowPrivate: allowPrivate}}}
 	}
-	private := load(t, h, good, grant(true, "127.0.0.1:"+strings.Split(targetHost, ":")[1], "127.0.0.1:"+strings.Split(redirHost, ":")[1]))
-	public := load(t, h, good, grant(false, "127.0.0.1", "localhost"))
+	f.private = load(t, h, good, grant(true, "127.0.0.1:"+strings.Split(f.targetHost, ":")[1], "127.0.0.1:"+strings.Split(f.redirHost, ":")[1]))
+	f.public = load(t, h, good, grant(false, "127.0.0.1", "localhost"))
+	return f, logs
+}
 
-	t.Run("allowed", func(t *testing.T) {
-		r, err := fetch(t, private, map[string]any{"url": target.URL + "/"})
-		if err != nil || r.Status != 200 || r.Body == nil || *r.Body != "hello" || r.URL != target.URL+"/" {
-			t.Fatalf("fetch = %+v, %v", r, err)
-		}
-	})
-	t.Run("method, headers, body", func(t *testing.T) {
-		r, err := fetch(t, private, map[string]any{"url": target.URL + "/echo", "method": "POST", "headers": map[string]string{"X-Test": "yes"}, "body": "payload"})
-		if err != nil || r.Status != http.StatusTeapot || *r.Body != "yes payload" || r.Headers["X-Method"] != "POST" {
-			t.Fatalf("fetch = %+v, %v", r, err)
-		}
-	})
-	t.Run("binary body is base64", func(t *testing.T) {
-		r, err := fetch(t, private, map[string]any{"url": target.URL + "/binary"})
-		if err != nil || r.Body != nil || r.BodyBase64 == nil || *r.BodyBase64 != "//4AAQ==" {
-			t.Fatalf("fetch = %+v, %v", r, err)
-		}
-	})
-	t.Run("body capped", func(t *testing.T) {
-		r, err := fetch(t, private, map[string]any{"url": target.URL + "/big", "max_bytes": 101})
-		if err != nil || !r.Truncated || r.Body == nil || *r.Body != strings.Repeat("é", 50) {
-			t.Fatalf("fetch with max_bytes 101 = truncated %v, %v; want 50 whole runes", r.Truncated, err)
-		}
-		r, err = fetch(t, private, map[string]any{"url": target.URL + "/big", "max_bytes": 1 << 20})
-		if err != nil || !r.Truncated || len(*r.Body) != 1<<10 {
-			t.Fatalf("max_bytes above the host's ceiling of 1 KiB: truncated %v, %v", r.Truncated, err)
-		}
-	})
+// TestHTTPCapability fetches through the http capability: allowed fetches with their method,
+// headers and body, binary bodies in base64, the body cap, the denials (allowlist, private
+// addresses, redirects) and that they are logged, allowed redirects and a redirect loop.
+func TestHTTPCapability(t *testing.T) {
+	f, logs := newHTTPFixture(t)
+	t.Run("allowed", f.allowed)
+	t.Run("method, headers, body", f.methodHeadersBody)
+	t.Run("binary body is base64", f.binaryBody)
+	t.Run("body capped", f.bodyCapped)
+	f.denied(t)
+	if !strings.Contains(logs.String(), "capability denied") {
+		t.Fatal("denials are not logged")
+	}
+	t.Run("allowed redirect", f.allowedRedirect)
+	t.Run("redirect loop", f.redirectLoop)
+}
+
+func (f *httpFixture) allowed(t *testing.T) {
+	r, err := fetch(t, f.private, map[string]any{"url": f.target.URL + "/"})
+	if err != nil || r.Status != 200 || r.Body == nil || *r.Body != "hello" || r.URL != f.target.URL+"/" {
+		t.Fatalf("fetch = %+v, %v", r, err)
+	}
+}
+
+func (f *httpFixture) methodHeadersBody(t *testing.T) {
+	r, err := fetch(t, f.private, map[string]any{"url": f.target.URL + "/echo", "method": "POST", "headers": map[string]string{"X-Test": "yes"}, "body": "payload"})
+	if err != nil || r.Status != http.StatusTeapot || *r.Body != "yes payload" || r.Headers["X-Method"] != "POST" {
+		t.Fatalf("fetch = %+v, %v", r, err)
+	}
+}
+
+func (f *httpFixture) binaryBody(t *testing.T) {
+	r, err := fetch(t, f.private, map[string]any{"url": f.target.URL + "/binary"})
+	if err != nil || r.Body != nil || r.BodyBase64 == nil || *r.BodyBase64 != "//4AAQ==" {
+		t.Fatalf("fetch = %+v, %v", r, err)
+	}
+}
+
+func (f *httpFixture) bodyCapped(t *testing.T) {
+	r, err := fetch(t, f.private, map[string]any{"url": f.target.URL + "/big", "max_bytes": 101})
+	if err != nil || !r.Truncated || r.Body == nil || *r.Body != strings.Repeat("é", 50) {
+		t.Fatalf("fetch with max_bytes 101 = truncated %v, %v; want 50 whole runes", r.Truncated, err)
+	}
+	r, err = fetch(t, f.private, map[string]any{"url": f.target.URL + "/big", "max_bytes": 1 << 20})
+	if err != nil || !r.Truncated || len(*r.Body) != 1<<10 {
+		t.Fatalf("max_bytes above the host's ceiling of 1 KiB: truncated %v, %v", r.Truncated, err)
+	}
+}
+
+// denied runs a subtest of t for each fetch the capability must deny.
+func (f *httpFixture) denied(t *testing.T) {
 	denied := []struct {
 		name   string
 		p      *Plugin
 		url    string
 		reason string
 	}{
-		{"host not on the allowlist", private, other.URL + "/", "is not on the plugin's http allowlist"},
-		{"loopback address without allow_private", public, target.URL + "/", "address 127.0.0.1 is not public"},
-		{"name resolving to loopback", public, "http://localhost:" + strings.Split(targetHost, ":")[1] + "/", "is not public"},
-		{"redirect to a host not allowed", private, "http://" + redirHost + "/to-other", "redirect to " + other.URL + "/"},
+		{"host not on the allowlist", f.private, f.other.URL + "/", "is not on the plugin's http allowlist"},
+		{"loopback address without allow_private", f.public, f.target.URL + "/", "address 127.0.0.1 is not public"},
+		{"name resolving to loopback", f.public, "http://localhost:" + strings.Split(f.targetHost, ":")[1] + "/", "is not public"},
+		{"redirect to a host not allowed", f.private, "http://" + f.redirHost + "/to-other", "redirect to " + f.other.URL + "/"},
 	}
 	for _, tt := range denied {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,21 +184,20 @@ func TestHTTPCapability(t *testing.T) {
 			}
 		})
 	}
-	if !strings.Contains(logs.String(), "capability denied") {
-		t.Fatal("denials are not logged")
+}
+
+func (f *httpFixture) allowedRedirect(t *testing.T) {
+	r, err := fetch(t, f.private, map[string]any{"url": "http://" + f.redirHost + "/to-target"})
+	if err != nil || r.URL != f.target.URL+"/" || *r.Body != "hello" {
+		t.Fatalf("fetch = %+v, %v", r, err)
 	}
-	t.Run("allowed redirect", func(t *testing.T) {
-		r, err := fetch(t, private, map[string]any{"url": "http://" + redirHost + "/to-target"})
-		if err != nil || r.URL != target.URL+"/" || *r.Body != "hello" {
-			t.Fatalf("fetch = %+v, %v", r, err)
-		}
-	})
-	t.Run("redirect loop", func(t *testing.T) {
-		_, err := fetch(t, private, map[string]any{"url": "http://" + redirHost + "/loop"})
-		if !errors.Is(err, ErrPlugin) || errors.Is(err, ErrCapabilityDenied) || !strings.Contains(err.Error(), "stopped after 5 redirects") {
-			t.Fatalf("redirect loop = %v", err)
-		}
-	})
+}
+
+func (f *httpFixture) redirectLoop(t *testing.T) {
+	_, err := fetch(t, f.private, map[string]any{"url": "http://" + f.redirHost + "/loop"})
+	if !errors.Is(err, ErrPlugin) || errors.Is(err, ErrCapabilityDenied) || !strings.Contains(err.Error(), "stopped after 5 redirects") {
+		t.Fatalf("redirect loop = %v", err)
+	}
 }
 
 // TestHTTPTimeout: a fetch ends with the call's deadline even when the server never answers.

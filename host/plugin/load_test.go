@@ -275,19 +275,13 @@ func TestLoadAll(t *testing.T) {
 	}
 }
 
+// TestInspect inspects modules without loading them: the good fixture, a module of ABI major 2
+// only, a mapper and junk; none leaves a compiled module behind.
 func TestInspect(t *testing.T) {
 	h, _ := newTestHost(t, Config{})
 	ctx := context.Background()
-	info, err := h.Inspect(ctx, fixture(t, "good"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(info.Majors, []int{1}) || info.Descriptor == nil || info.Descriptor.Name != "good" ||
-		!slices.Contains(info.Exports, "fleet_call (i32, i32, i32) -> (i64)") ||
-		!slices.Contains(info.Imports, "fleet_v1.host_call (i32, i32, i32, i32) -> (i64)") || info.Size == 0 || len(info.SHA256) != 64 {
-		t.Fatalf("Inspect(good) = %+v", info)
-	}
-	info, err = h.Inspect(ctx, fixture(t, "v2only"))
+	checkInspectGood(t, h)
+	info, err := h.Inspect(ctx, fixture(t, "v2only"))
 	if !errors.Is(err, ErrABIMismatch) || !slices.Equal(info.Majors, []int{2}) || info.Descriptor != nil || len(info.Exports) == 0 {
 		t.Fatalf("Inspect(v2only) = %+v, %v", info, err)
 	}
@@ -302,5 +296,20 @@ func TestInspect(t *testing.T) {
 	defer h.mu.Unlock()
 	if len(h.modules) != 0 {
 		t.Fatalf("Inspect left %d compiled modules", len(h.modules))
+	}
+}
+
+// checkInspectGood inspects the good fixture: ABI major 1, its descriptor, the fleet_call export
+// and host_call import with their signatures, its size and SHA-256.
+func checkInspectGood(t *testing.T, h *Host) {
+	t.Helper()
+	info, err := h.Inspect(context.Background(), fixture(t, "good"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(info.Majors, []int{1}) || info.Descriptor == nil || info.Descriptor.Name != "good" ||
+		!slices.Contains(info.Exports, "fleet_call (i32, i32, i32) -> (i64)") ||
+		!slices.Contains(info.Imports, "fleet_v1.host_call (i32, i32, i32, i32) -> (i64)") || info.Size == 0 || len(info.SHA256) != 64 {
+		t.Fatalf("Inspect(good) = %+v", info)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 )
 
+// TestParseManifest parses a manifest with every key: sizes with units, durations, capabilities
+// with an http grant, and a free-form config.
 func TestParseManifest(t *testing.T) {
 	src := `sha256: ` + strings.Repeat("AB", 32) + `
 memory_limit: 1.5GiB
@@ -29,11 +31,26 @@ config:
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("parseManifest: %v %v", err, warnings)
 	}
-	if m.SHA256 != strings.Repeat("ab", 32) || m.MemoryLimit != 3<<29 || m.Timeout != 150*time.Second || m.MaxOutput != 2048 ||
-		m.MaxInput != 10000 || m.Instances != 4 || !m.Capabilities.Log || !m.Capabilities.Clock || m.Capabilities.KV ||
-		m.Capabilities.HTTP == nil || !m.Capabilities.HTTP.AllowPrivate || len(m.Capabilities.HTTP.Allow) != 2 ||
-		m.Config["model"] != "small" {
-		t.Fatalf("manifest = %+v", m)
+	grant := m.Capabilities.HTTP
+	for _, c := range []struct {
+		field string
+		ok    bool
+	}{
+		{"sha256", m.SHA256 == strings.Repeat("ab", 32)},
+		{"memory_limit", m.MemoryLimit == 3<<29},
+		{"timeout", m.Timeout == 150*time.Second},
+		{"max_output", m.MaxOutput == 2048},
+		{"max_input", m.MaxInput == 10000},
+		{"instances", m.Instances == 4},
+		{"capabilities.log", m.Capabilities.Log},
+		{"capabilities.clock", m.Capabilities.Clock},
+		{"capabilities.kv", !m.Capabilities.KV},
+		{"capabilities.http", grant != nil && grant.AllowPrivate && len(grant.Allow) == 2},
+		{"config.model", m.Config["model"] == "small"},
+	} {
+		if !c.ok {
+			t.Fatalf("manifest %s wrong: %+v", c.field, m)
+		}
 	}
 	if got := m.Capabilities.names(); strings.Join(got, ",") != "log,clock,http" {
 		t.Fatalf("granted = %v", got)

@@ -7,6 +7,9 @@ import (
 	"testing"
 )
 
+// TestRegistry adds the good, multi and ping fixtures to a registry and checks its tool list,
+// calls by qualified and by unique bare name (unknown and ambiguous names fail), removing a plugin
+// (which frees a bare name) and closing the registry, which closes its plugins.
 func TestRegistry(t *testing.T) {
 	h, _ := newTestHost(t, Config{})
 	ctx := context.Background()
@@ -23,6 +26,24 @@ func TestRegistry(t *testing.T) {
 	if err := r.Add(ping); !errors.Is(err, ErrExists) {
 		t.Fatalf("adding ping twice = %v, want ErrExists", err)
 	}
+	checkRegistryTools(t, r, good)
+	checkRegistryCalls(t, r)
+	checkRegistryRemove(t, r, multi)
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Call(ctx, "ping", nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Call after Close = %v", err)
+	}
+	if _, err := good.Call(ctx, "noop", nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a plugin of a closed registry still answers: %v", err)
+	}
+}
+
+// checkRegistryTools checks TestRegistry's tool list: every tool of good, multi's echo and ping's
+// ping, with a tool unique when no other plugin has one of its name.
+func checkRegistryTools(t *testing.T, r *Registry, good *Plugin) {
+	t.Helper()
 	tools := r.Tools()
 	byName := map[string]ToolRef{}
 	for _, tr := range tools {
@@ -31,6 +52,12 @@ func TestRegistry(t *testing.T) {
 	if len(tools) != len(good.Descriptor().Tools)+2 || !byName["ping.ping"].Unique || byName["good.echo"].Unique || byName["multi.echo"].Unique || !byName["good.noop"].Unique {
 		t.Fatalf("Tools() = %+v", tools)
 	}
+}
+
+// checkRegistryCalls calls TestRegistry's tools by qualified and bare names.
+func checkRegistryCalls(t *testing.T, r *Registry) {
+	t.Helper()
+	ctx := context.Background()
 	calls := []struct {
 		name, args, want string
 		err              error
@@ -55,6 +82,13 @@ func TestRegistry(t *testing.T) {
 	if _, err := r.Call(ctx, "echo", nil); !strings.Contains(err.Error(), "good.echo, multi.echo") {
 		t.Errorf("ambiguous call error %q does not list the choices", err)
 	}
+}
+
+// checkRegistryRemove removes multi from TestRegistry's registry: it closes at once, and echo
+// becomes a unique bare name.
+func checkRegistryRemove(t *testing.T, r *Registry, multi *Plugin) {
+	t.Helper()
+	ctx := context.Background()
 	if !r.Remove("multi") || r.Remove("multi") {
 		t.Fatal("Remove reported wrongly")
 	}
@@ -64,15 +98,6 @@ func TestRegistry(t *testing.T) {
 	}
 	if ps := r.Plugins(); len(ps) != 2 || ps[0].Name() != "good" || ps[1].Name() != "ping" {
 		t.Fatalf("Plugins() = %v", ps)
-	}
-	if err := r.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Call(ctx, "ping", nil); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Call after Close = %v", err)
-	}
-	if _, err := good.Call(ctx, "noop", nil); !errors.Is(err, ErrClosed) {
-		t.Fatalf("a plugin of a closed registry still answers: %v", err)
 	}
 }
 

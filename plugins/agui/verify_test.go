@@ -114,20 +114,31 @@ func checkOutcome(raw json.RawMessage) error {
 	if err := json.Unmarshal(o["interrupts"], &interrupts); err != nil || len(interrupts) == 0 || len(o) != 2 {
 		return fmt.Errorf("interrupt outcome %s: want exactly type and a non-empty interrupts", raw)
 	}
-	allowed := []string{"id", "reason", "message", "toolCallId", "responseSchema", "expiresAt", "metadata", "subagentRunId"}
 	for _, in := range interrupts {
-		var id, reason string
-		if json.Unmarshal(in["id"], &id) != nil || json.Unmarshal(in["reason"], &reason) != nil || id == "" || reason == "" {
-			return fmt.Errorf("interrupt without id and reason: %v", in)
+		if err := checkInterrupt(in); err != nil {
+			return err
 		}
-		for k := range in {
-			if !slices.Contains(allowed, k) {
-				return fmt.Errorf("interrupt field %s", k)
-			}
+	}
+	return nil
+}
+
+// interruptFields are the fields of the Interrupt type.
+var interruptFields = []string{"id", "reason", "message", "toolCallId", "responseSchema", "expiresAt", "metadata", "subagentRunId"}
+
+// checkInterrupt checks one interrupt of an outcome: a non-empty string id and reason, no field
+// the Interrupt type does not name, and a toolCallId when the reason is tool_call.
+func checkInterrupt(in map[string]json.RawMessage) error {
+	var id, reason string
+	if json.Unmarshal(in["id"], &id) != nil || json.Unmarshal(in["reason"], &reason) != nil || id == "" || reason == "" {
+		return fmt.Errorf("interrupt without id and reason: %v", in)
+	}
+	for k := range in {
+		if !slices.Contains(interruptFields, k) {
+			return fmt.Errorf("interrupt field %s", k)
 		}
-		if reason == "tool_call" && in["toolCallId"] == nil {
-			return fmt.Errorf("a tool_call interrupt must name its toolCallId")
-		}
+	}
+	if reason == "tool_call" && in["toolCallId"] == nil {
+		return fmt.Errorf("a tool_call interrupt must name its toolCallId")
 	}
 	return nil
 }

@@ -27,9 +27,21 @@ var types = []string{"connected", "heartbeat", "orchestrator.message", "orchestr
 // checkFrame checks one frame against the predecessor's StreamEvent: known type, known fields in
 // its order, a timestamp, a category and a ui_hint of the allowed values.
 func checkFrame(raw json.RawMessage) error {
+	keys, f, err := frameFields(raw)
+	if err != nil {
+		return err
+	}
+	if err := checkFieldOrder(keys); err != nil {
+		return err
+	}
+	return checkFrameValues(f)
+}
+
+// frameFields decodes a frame's members: their keys in the frame's order, and their values.
+func frameFields(raw json.RawMessage) ([]string, map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	if _, err := dec.Token(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	var keys []string
 	f := map[string]json.RawMessage{}
@@ -37,11 +49,16 @@ func checkFrame(raw json.RawMessage) error {
 		k, _ := dec.Token()
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return err
+			return nil, nil, err
 		}
 		keys = append(keys, k.(string))
 		f[k.(string)] = v
 	}
+	return keys, f, nil
+}
+
+// checkFieldOrder checks that each key is one of the predecessor's fields, in its order.
+func checkFieldOrder(keys []string) error {
 	last := -1
 	for _, k := range keys {
 		i := slices.Index(order, k)
@@ -50,6 +67,12 @@ func checkFrame(raw json.RawMessage) error {
 		}
 		last = i
 	}
+	return nil
+}
+
+// checkFrameValues checks a frame's type, category and ui_hint against the allowed values, and
+// that it has a timestamp and a workflow_id.
+func checkFrameValues(f map[string]json.RawMessage) error {
 	var typ, category string
 	var hint struct {
 		Component, Priority string
