@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -91,6 +92,9 @@ func (c *Client) Chat(ctx context.Context, out io.Writer, workflow, thread, mess
 	s := &session{c: c, out: out, res: &Result{}}
 	resp, err := c.post(ctx, "/v1/workflows/"+workflow+"/runs?format=agui", body)
 	for {
+		if errors.Is(err, errNoContent) {
+			return s.res, nil // the run is over and every frame of it was seen
+		}
 		if err != nil {
 			return s.res, err
 		}
@@ -131,6 +135,10 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if resp.StatusCode == http.StatusNoContent {
+		resp.Body.Close()
+		return nil, errNoContent
+	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		var e struct {
@@ -144,6 +152,10 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// errNoContent: the server has nothing more for this stream (204: the run is not running and
+// the client saw all of it).
+var errNoContent = errors.New("no more frames")
 
 // streamEnd is how one response's stream ended.
 type streamEnd int
@@ -186,6 +198,9 @@ func (s *session) reconnect(ctx context.Context, cause error) (*http.Response, e
 		if err == nil {
 			s.res.Reconnects++
 			return resp, nil
+		}
+		if errors.Is(err, errNoContent) {
+			return nil, err
 		}
 		if attempt > retries {
 			return nil, fmt.Errorf("resuming run %s after %s: %w", s.res.RunID, s.lastID, err)
