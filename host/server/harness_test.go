@@ -128,6 +128,7 @@ type stackOpts struct {
 	cfg        func(*serverConfig)
 	dataDir    string
 	noPlugins  bool
+	lnWrap     func(net.Listener) net.Listener // wraps the server's listener (to watch its connections)
 }
 
 // stack is the whole server on real parts: the offline model over HTTP, SQLite in a temp dir, the
@@ -238,6 +239,9 @@ func (st *stack) start() {
 		st.t.Fatal(err)
 	}
 	st.url = "http://" + st.ln.Addr().String()
+	if st.opts.lnWrap != nil {
+		st.ln = st.opts.lnWrap(st.ln)
+	}
 	st.served = make(chan error, 1)
 	go func() { st.served <- st.srv.Serve(st.ln) }()
 	st.stopped = false

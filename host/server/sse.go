@@ -28,6 +28,9 @@ func (s *Server) streamSSE(c *fiber.Ctx, p *pump) error {
 	for k, v := range f.Headers {
 		c.Set(k, v)
 	}
+	// The connection ends with the stream: its last write keeps a deadline (see finish), which a
+	// request served next on it would inherit.
+	c.Context().SetConnectionClose()
 	p.heartbeat = s.cfg.Heartbeat
 	sk := &sseSink{conn: c.Context().Conn(), runID: p.runID, framing: f.Framing, writeTimeout: s.cfg.StreamWriteTimeout}
 	gauge := s.metrics.openStreams.WithLabelValues(transportSSE)
@@ -104,11 +107,14 @@ func (k *sseSink) flush() error {
 	return k.w.Flush()
 }
 
-// finish writes what ends the response after the pump stopped with err.
+// finish writes what ends the response after the pump stopped with err. What it flushes goes to
+// fasthttp's pipe, which copies it to the connection after the writer returned; so the last write
+// deadline stays set (a fresh one, never cleared): a client that stopped reading is dropped then
+// too, instead of holding a blocked write, its connection and a goroutine forever.
 func (k *sseSink) finish(err error, f mapping.Format) {
 	defer func() {
 		if k.conn != nil && k.writeTimeout > 0 {
-			k.conn.SetWriteDeadline(time.Time{})
+			k.conn.SetWriteDeadline(time.Now().Add(k.writeTimeout))
 		}
 	}()
 	switch {

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -275,5 +278,73 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// closeWatch is a listener whose connections report when the server closes them.
+type closeWatch struct {
+	net.Listener
+	conns chan *watchedConn
+}
+
+type watchedConn struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *watchedConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+func (l *closeWatch) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(8 << 10) // so that a client that reads nothing fills the path soon
+	}
+	wc := &watchedConn{Conn: c, closed: make(chan struct{})}
+	l.conns <- wc
+	return wc, nil
+}
+
+// TestSSEStalledClientAfterTheEnd: a client asks for the end of a finished run whose last frame
+// is big (run.finished carries the whole answer) and reads nothing. The stream's writer hands
+// everything to fasthttp's pipe and returns; the server must still drop the connection after
+// StreamWriteTimeout (it used to clear the write deadline at the end, and the blocked write then
+// held the connection and a goroutine forever).
+func TestSSEStalledClientAfterTheEnd(t *testing.T) {
+	watch := &closeWatch{conns: make(chan *watchedConn, 1024)}
+	st := newStack(t, stackOpts{noPlugins: true, lnWrap: func(l net.Listener) net.Listener { watch.Listener = l; return watch },
+		cfg: func(c *serverConfig) { c.StreamWriteTimeout = 300 * time.Millisecond }})
+	resp := st.postRun("echo", "fleet", input("thr_st", "run_st", "Say exactly: "+strings.Repeat("abcdefghij ", 5000)))
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	rec := st.waitStatus("run_st", "succeeded")
+	last := uint64(rec["last_seq"].(float64))
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.Dial("tcp", strings.TrimPrefix(st.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The server's side of this connection is the next one it accepts.
+	var server *watchedConn
+	for server == nil {
+		c := <-watch.conns
+		if c.RemoteAddr().String() == conn.LocalAddr().String() {
+			server = c
+		}
+	}
+	fmt.Fprintf(conn, "GET /v1/runs/run_st/events?format=fleet&after=%d HTTP/1.1\r\nHost: x\r\n\r\n", last-4)
+	select {
+	case <-server.closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server still holds the connection of a client that has read nothing for 30 s (StreamWriteTimeout 300 ms)")
 	}
 }
