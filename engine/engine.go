@@ -46,6 +46,10 @@ var (
 	ErrClosed = errors.New("engine: closed")
 	// ErrCancelled is the cause of a run's context when it is cancelled through [Engine.Cancel].
 	ErrCancelled = errors.New("run cancelled")
+	// ErrStore: the store refused a run's events after 4 attempts over about a second. The run
+	// stops as if its process had died: subscribers get this error, and the run resumes from its
+	// last stored checkpoint when the engine next starts ([Engine.Orphans], [Engine.Resume]).
+	ErrStore = errors.New("engine: the store failed")
 	// errShutdown is the cause of a run's context when the engine closes: the run stops without a
 	// terminal event and stays resumable from its checkpoint.
 	errShutdown = errors.New("engine shutting down")
@@ -257,6 +261,7 @@ func (e *Engine) launch(r *run, pre func()) error {
 		cancel = func(cause error) { prev(cause); c2() }
 	}
 	r.ctx, r.cancel = ctx, cancel
+	r.log.setOnFail(func(err error) { cancel(err) })
 	r.done = make(chan struct{})
 	e.runs[r.rec.ID] = r
 	e.wg.Add(1)

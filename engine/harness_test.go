@@ -20,6 +20,7 @@ import (
 
 	"github.com/agentfleet/fleet/engine"
 	"github.com/agentfleet/fleet/engine/event"
+	"github.com/agentfleet/fleet/engine/store"
 	"github.com/agentfleet/fleet/engine/workflow"
 	"github.com/agentfleet/fleet/host/llm"
 	"github.com/agentfleet/fleet/host/offline"
@@ -47,6 +48,8 @@ type harness struct {
 	eng     *engine.Engine
 	// front, when set, wraps the offline model's HTTP handler (tests put a barrier in front).
 	front func(http.Handler) http.Handler
+	// wrapStore, when set, wraps the store the engine uses (tests make it fail).
+	wrapStore func(store.Store) store.Store
 }
 
 type harnessOpt func(*harness)
@@ -60,6 +63,10 @@ func withTokenDelay(d time.Duration) harnessOpt {
 func withDB(path string) harnessOpt { return func(h *harness) { h.dbPath = path } }
 
 func withFront(f func(http.Handler) http.Handler) harnessOpt { return func(h *harness) { h.front = f } }
+
+func withStoreWrap(f func(store.Store) store.Store) harnessOpt {
+	return func(h *harness) { h.wrapStore = f }
+}
 
 func newHarness(t testing.TB, yamls []string, opts ...harnessOpt) *harness {
 	t.Helper()
@@ -113,7 +120,11 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.store = st
-	eng, err := engine.New(engine.Config{Store: st, Models: h.models, Workflows: h.wfs, Tools: h.tools,
+	var es store.Store = st
+	if h.wrapStore != nil {
+		es = h.wrapStore(st)
+	}
+	eng, err := engine.New(engine.Config{Store: es, Models: h.models, Workflows: h.wfs, Tools: h.tools,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		h.t.Fatal(err)

@@ -27,7 +27,8 @@ type runLog struct {
 	queued   bool          // waiting in the committer's queue
 	inflight bool          // a commit taken from this log is being written
 	closed   bool          // no more events will be appended in this process
-	err      error         // a failed commit; the run stops
+	err      error         // a commit that failed after every attempt: nothing more is committed
+	onFail   func(error)   // called once with err (the run stops)
 	notify   chan struct{} // closed and replaced whenever durable, closed or err change
 	open     *openSpans    // spans opened and not closed, in order
 	lastType event.Type
@@ -98,6 +99,13 @@ func (l *runLog) attachLocked(cp *store.Checkpoint, run *store.Run, msgs []store
 	l.pending.messages = append(l.pending.messages, msgs...)
 }
 
+// setOnFail sets what is called, once, when a commit fails for good.
+func (l *runLog) setOnFail(f func(error)) {
+	l.mu.Lock()
+	l.onFail = f
+	l.mu.Unlock()
+}
+
 func (l *runLog) broadcastLocked() {
 	close(l.notify)
 	l.notify = make(chan struct{})
@@ -110,8 +118,10 @@ func (l *runLog) take() (c store.Commit, upTo uint64, ok bool) {
 	l.queued = false
 	upTo = l.last()
 	start := l.durable - l.base
-	if upTo == l.durable && l.pending.checkpoint == nil && l.pending.run == nil && len(l.pending.messages) == 0 {
-		return c, upTo, false
+	if l.err != nil || upTo == l.durable && l.pending.checkpoint == nil && l.pending.run == nil && len(l.pending.messages) == 0 {
+		// After a failed commit nothing more is written: later events without the lost ones
+		// would leave a gap in the stored log.
+		return c, l.durable, false
 	}
 	c = store.Commit{RunID: l.runID, Events: append([]event.Event(nil), l.events[start:]...),
 		Checkpoint: l.pending.checkpoint, Run: l.pending.run, Messages: l.pending.messages}
@@ -122,16 +132,20 @@ func (l *runLog) take() (c store.Commit, upTo uint64, ok bool) {
 
 func (l *runLog) committed(upTo uint64, err error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.inflight = false
+	var fail func(error)
 	if err != nil {
 		if l.err == nil {
-			l.err = err
+			l.err, fail = err, l.onFail
 		}
 	} else if upTo > l.durable {
 		l.durable = upTo
 	}
 	l.broadcastLocked()
+	l.mu.Unlock()
+	if fail != nil {
+		fail(err)
+	}
 }
 
 // close marks the log complete: subscribers get io.EOF once they have read everything durable.
@@ -344,16 +358,30 @@ func (c *committer) flush(l *runLog) {
 		l.committed(upTo, nil)
 		return
 	}
-	// The commit must not be abandoned halfway by a cancelled run: it has its own deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err := c.store.Commit(ctx, cm)
-	cancel()
+	var err error
+	for attempt := 1; ; attempt++ {
+		// The commit must not be abandoned halfway by a cancelled run: it has its own deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = c.store.Commit(ctx, cm)
+		cancel()
+		if err == nil || attempt == commitAttempts {
+			break
+		}
+		c.log.Warn("commit run events: retrying", "run", l.runID, "attempt", attempt, "err", err)
+		time.Sleep(commitBackoff << (2 * (attempt - 1)))
+	}
 	if err != nil {
-		c.log.Error("commit run events", "run", l.runID, "events", len(cm.Events), "err", err)
-		err = fmt.Errorf("engine: store events of run %s: %w", l.runID, err)
+		c.log.Error("commit run events: the run stops", "run", l.runID, "events", len(cm.Events), "err", err)
+		err = fmt.Errorf("%w: storing the events of run %s: %w", ErrStore, l.runID, err)
 	}
 	l.committed(upTo, err)
 }
+
+// commitAttempts is how many times a commit is tried before the run stops with [ErrStore]; the
+// waits between attempts are 50 ms, 200 ms and 800 ms (a store busy for a second is ridden out).
+const commitAttempts = 4
+
+const commitBackoff = 50 * time.Millisecond
 
 func (c *committer) close() {
 	close(c.stop)

@@ -447,6 +447,10 @@ func (r *run) end(err error) {
 	case errors.Is(err, errShutdown) || errors.Is(cause, errShutdown):
 		// Stopped by Close: no terminal event; the run stays resumable from its checkpoint.
 		r.saveWith(nil, nil)
+	case errors.Is(cause, ErrStore):
+		// The store refused the run's events: nothing more can be written, so the run stops
+		// where its last commit left it, resumable like a run whose process died.
+		return
 	case errors.Is(err, errInterrupted):
 		r.interrupt()
 	case errors.Is(cause, ErrCancelled):

@@ -1,0 +1,107 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentfleet/fleet/engine"
+	"github.com/agentfleet/fleet/engine/event"
+	"github.com/agentfleet/fleet/engine/store"
+)
+
+// failingStore fails the commits numbered [from, to) (counting from 1) and passes the others.
+type failingStore struct {
+	store.Store
+	n        atomic.Int32
+	from, to int32
+}
+
+func (f *failingStore) Commit(ctx context.Context, c store.Commit) error {
+	if n := f.n.Add(1); n >= f.from && n < f.to {
+		return errors.New("database is locked")
+	}
+	return f.Store.Commit(ctx, c)
+}
+
+// TestCommitFailureIsRetried: a commit that fails once is tried again; subscribers never see the
+// failure, and nothing it carried is lost: the thread keeps the user's message and the answer
+// (the first commit carries the user's message; it used to be dropped for good while the run
+// went on and subscribers got an error).
+func TestCommitFailureIsRetried(t *testing.T) {
+	h := newHarness(t, []string{single}, withStoreWrap(func(s store.Store) store.Store {
+		return &failingStore{Store: s, from: 1, to: 2}
+	}))
+	info, evs := h.run("single", "Say exactly: one two three")
+	if fin, ok := last[event.RunFinishedData](evs); !ok || fin.Output != "one two three" {
+		t.Fatalf("run did not finish: %+v", evs[len(evs)-1])
+	}
+	msgs, err := h.store.Messages(context.Background(), info.ThreadID)
+	if err != nil || len(msgs) != 2 || msgs[0].Content != "Say exactly: one two three" || msgs[1].Content != "one two three" {
+		t.Fatalf("thread messages %+v, %v", msgs, err)
+	}
+	rec, err := h.eng.Run(context.Background(), info.RunID)
+	if err != nil || rec.Status != store.StatusSucceeded || rec.LastSeq != evs[len(evs)-1].Seq {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+}
+
+// TestCommitFailureStopsTheRun: a store that keeps failing stops the run (no more model calls,
+// no later events stored after a gap); subscribers get ErrStore; once the store works again the
+// run resumes from what was stored and finishes.
+func TestCommitFailureStopsTheRun(t *testing.T) {
+	h := newHarness(t, []string{single}, withTokenDelay(time.Millisecond), withStoreWrap(func(s store.Store) store.Store {
+		return &failingStore{Store: s, from: 3, to: 1 << 30}
+	}))
+	info := h.start("single", "Say exactly: "+words(40))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sub, err := h.eng.Subscribe(ctx, info.RunID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []event.Event
+	for {
+		evs, err := sub.Next(ctx)
+		if err == nil {
+			seen = append(seen, evs...)
+			continue
+		}
+		if !errors.Is(err, engine.ErrStore) || errors.Is(err, io.EOF) {
+			t.Fatalf("subscriber: %v, want ErrStore", err)
+		}
+		break
+	}
+	stored, err := h.store.Events(context.Background(), info.RunID, 0, 0)
+	if err != nil || len(stored) != len(seen) {
+		t.Fatalf("stored %d events, subscribers saw %d (%v)", len(stored), len(seen), err)
+	}
+	h.wrapStore = nil
+	h.restart()
+	orphans, err := h.eng.Orphans(context.Background())
+	if err != nil || len(orphans) != 1 || orphans[0].ID != info.RunID {
+		t.Fatalf("orphans %+v, %v", orphans, err)
+	}
+	if err := h.eng.Resume(context.Background(), info.RunID); err != nil {
+		t.Fatal(err)
+	}
+	evs := h.collect(info.RunID, 0)
+	checkStream(t, evs, 1)
+	if fin, ok := last[event.RunFinishedData](evs); !ok || fin.Output != words(40) {
+		t.Fatalf("resumed run: %+v", evs[len(evs)-1])
+	}
+}
+
+func words(n int) string {
+	b := make([]byte, 0, n*3)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, 'w', byte('a'+i%26))
+	}
+	return string(b)
+}
