@@ -231,3 +231,19 @@ func TestFormatDefaults(t *testing.T) {
 		t.Fatalf("%+v", f)
 	}
 }
+func TestPositionBefore(t *testing.T) {
+	for _, tc := range []struct {
+		p, q mapping.Position
+		want bool
+	}{
+		{mapping.Position{Seq: 4}, mapping.Position{Seq: 5}, true},
+		{mapping.Position{Seq: 5}, mapping.Position{Seq: 5}, false},
+		{mapping.Position{Seq: 5}, mapping.Position{Seq: 5, Part: 1}, true}, // after 5, then inside 6
+		{mapping.Position{Seq: 5, Part: 2}, mapping.Position{Seq: 6}, true},
+		{mapping.Position{Seq: 6}, mapping.Position{Seq: 5, Part: 9}, false},
+	} {
+		if got := tc.p.Before(tc.q); got != tc.want {
+			t.Errorf("%v.Before(%v) = %v, want %v", tc.p, tc.q, got, tc.want)
+		}
+	}
+}

@@ -25,6 +25,11 @@ type Position struct {
 	Part int
 }
 
+// Before reports whether p is earlier in a run's stream than q.
+func (p Position) Before(q Position) bool {
+	return p.Seq < q.Seq || p.Seq == q.Seq && p.Part < q.Part
+}
+
 // String returns the position's text form.
 func (p Position) String() string {
 	if p.Part == 0 {

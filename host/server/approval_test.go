@@ -156,3 +156,66 @@ func TestHTTPApproval(t *testing.T) {
 		}
 	}
 }
+
+// TestWSTwoApprovalsBackToBack: two approvals answered back to back on one WebSocket. The second
+// answer's stream replaces the first's, which may not have sent the first approval.resolved yet:
+// the continuation must still start right after the pause and have no gap and no repeat (the
+// second stream used to start after the first approval.resolved, which was then lost).
+func TestWSTwoApprovalsBackToBack(t *testing.T) {
+	url1 := pageServer(t)
+	url2 := pageServer(t)
+	st := newStack(t, stackOpts{})
+	lost := 0
+	for i := 0; i < 10; i++ {
+		runID := "run_two_" + string(rune('a'+i))
+		wc := st.ws()
+		wc.send(map[string]any{"type": "run", "workflow": "approval", "message": "Fetch " + url1 + " and " + url2, "format": "fleet", "runId": runID})
+		if m := wc.next(10 * time.Second); m.Type != "accepted" {
+			t.Fatalf("%s", m.raw)
+		}
+		first := wc.runFrames(runID, pauses)
+		var intr event.RunInterruptedData
+		for _, f := range frameData(first) {
+			var e event.Event
+			if e.UnmarshalJSON(f) == nil {
+				if d, ok := e.Data.(event.RunInterruptedData); ok {
+					intr = d
+				}
+			}
+		}
+		if len(intr.Approvals) != 2 {
+			t.Fatalf("want 2 approvals, got %+v", intr)
+		}
+		lastSeq := first[len(first)-1].Seq
+		wc.send(map[string]any{"type": "approve", "runId": runID, "approvalId": intr.Approvals[0].ID, "format": "fleet"})
+		wc.send(map[string]any{"type": "approve", "runId": runID, "approvalId": intr.Approvals[1].ID, "format": "fleet"})
+		var seqs []uint64
+		for {
+			m := wc.next(30 * time.Second)
+			if m.Type == "error" || m.Type == "closed" {
+				t.Fatalf("%s", m.raw)
+			}
+			var e struct {
+				Type event.Type `json:"type"`
+			}
+			json.Unmarshal(m.Frame, &e)
+			seqs = append(seqs, m.Seq)
+			if e.Type == event.RunFinished || e.Type == event.RunFailed {
+				break
+			}
+		}
+		if seqs[0] != lastSeq+1 {
+			lost++
+			t.Logf("iteration %d: interrupted at %d, continuation starts at %d (first seqs %v)", i, lastSeq, seqs[0], seqs[:min(3, len(seqs))])
+		}
+		for j := 1; j < len(seqs); j++ {
+			if seqs[j] != seqs[j-1]+1 {
+				t.Errorf("iteration %d: gap or repeat %d -> %d", i, seqs[j-1], seqs[j])
+			}
+		}
+		wc.close()
+	}
+	if lost > 0 {
+		t.Errorf("%d/10: frames of the first approval.resolved never reached the client", lost)
+	}
+}

@@ -73,6 +73,7 @@ type wsConn struct {
 type wsStream struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	pos    mapping.Position // where the client is: the last frame queued for it (guarded by wsConn.mu)
 }
 
 // serveWS runs a connection. It returns only after the writer and every stream goroutine are done,
@@ -301,7 +302,7 @@ func (wc *wsConn) onRun(data []byte) (string, error) {
 		return p.runID, err
 	}
 	wc.sendJSON(wsAccepted{Type: "accepted", RunID: rec.ID, ThreadID: rec.ThreadID})
-	wc.startStream(p)
+	wc.startStream(p, mapping.Position{})
 	return "", nil
 }
 
@@ -362,7 +363,28 @@ func (wc *wsConn) onAnswer(data []byte, approve bool) (string, error) {
 	if err != nil {
 		return f.RunID, err
 	}
-	return f.RunID, wc.resume(f.RunID, m, mapping.Position{Seq: after})
+	// A stream of this run may still be on its way to after (an earlier answer's): the new one
+	// starts where that one stopped, so no frame is lost between them.
+	from := mapping.Position{Seq: after}
+	if pos, ok := wc.stopStream(f.RunID); ok && pos.Before(from) {
+		from = pos
+	}
+	return f.RunID, wc.resume(f.RunID, m, from)
+}
+
+// stopStream stops this connection's stream of runID, if any, and says where its client is.
+func (wc *wsConn) stopStream(runID string) (mapping.Position, bool) {
+	wc.mu.Lock()
+	old := wc.streams[runID]
+	wc.mu.Unlock()
+	if old == nil {
+		return mapping.Position{}, false
+	}
+	old.cancel()
+	<-old.done
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	return old.pos, true
 }
 
 type wsResumeFrame struct {
@@ -403,22 +425,16 @@ func (wc *wsConn) resume(runID string, m mapping.Mapper, from mapping.Position) 
 	if err != nil {
 		return err
 	}
-	wc.startStream(p)
+	wc.startStream(p, from)
 	return nil
 }
 
 // startStream streams a run on this connection in its own goroutine, replacing a stream of the
 // same run (whose goroutine ends first, so their frames never interleave).
-func (wc *wsConn) startStream(p *pump) {
-	wc.mu.Lock()
-	old := wc.streams[p.runID]
-	wc.mu.Unlock()
-	if old != nil {
-		old.cancel()
-		<-old.done
-	}
+func (wc *wsConn) startStream(p *pump, from mapping.Position) {
+	wc.stopStream(p.runID)
 	ctx, cancel := context.WithCancel(wc.ctx)
-	st := &wsStream{cancel: cancel, done: make(chan struct{})}
+	st := &wsStream{cancel: cancel, done: make(chan struct{}), pos: from}
 	wc.mu.Lock()
 	wc.streams[p.runID] = st
 	wc.mu.Unlock()
@@ -431,7 +447,7 @@ func (wc *wsConn) startStream(p *pump) {
 		defer gauge.Dec()
 		defer cancel()
 		defer wc.forget(p.runID, st)
-		p.run(ctx, &wsSink{wc: wc, runID: p.runID})
+		p.run(ctx, &wsSink{wc: wc, runID: p.runID, st: st})
 	}()
 }
 
@@ -447,14 +463,27 @@ func (wc *wsConn) forget(runID string, st *wsStream) {
 type wsSink struct {
 	wc    *wsConn
 	runID string
+	st    *wsStream
 }
 
 func (k *wsSink) send(frames []mapping.Labeled) error {
 	msgs := make([][]byte, 0, len(frames))
+	pos, moved := mapping.Position{}, false
 	for _, f := range frames {
 		msgs = append(msgs, wrapFrame(k.runID, f))
+		if f.Resumable {
+			pos, moved = f.Pos, true
+		}
 	}
-	return k.wc.enqueue(msgs...)
+	if err := k.wc.enqueue(msgs...); err != nil {
+		return err
+	}
+	if moved {
+		k.wc.mu.Lock()
+		k.st.pos = pos
+		k.wc.mu.Unlock()
+	}
+	return nil
 }
 
 func (k *wsSink) ping() error { return nil }
