@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,4 +106,55 @@ func words(n int) string {
 		b = append(b, 'w', byte('a'+i%26))
 	}
 	return string(b)
+}
+
+// pauseGate holds the commit that records a run's pause until released.
+type pauseGate struct {
+	store.Store
+	pausing chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *pauseGate) Commit(ctx context.Context, c store.Commit) error {
+	if c.Run != nil && c.Run.Status == store.StatusInterrupted {
+		g.once.Do(func() {
+			close(g.pausing)
+			<-g.release
+		})
+	}
+	return g.Store.Commit(ctx, c)
+}
+
+// TestCancelWhilePausing: a cancel that arrives while the run is writing its pause for approval
+// waits for the pause and cancels the paused run (it used to return nil and do nothing: the run
+// stayed interrupted).
+func TestCancelWhilePausing(t *testing.T) {
+	gate := &pauseGate{pausing: make(chan struct{}), release: make(chan struct{})}
+	h := newHarness(t, []string{approvalAgent}, withTools(realTools(t)), withStoreWrap(func(s store.Store) store.Store {
+		gate.Store = s
+		return gate
+	}))
+	info := h.start("gated", "Fetch http://127.0.0.1:9/doc")
+	<-gate.pausing
+	errc := make(chan error, 1)
+	go func() { errc <- h.eng.Cancel(context.Background(), info.RunID, "stop") }()
+	close(gate.release)
+	if err := <-errc; err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	evs := h.collect(info.RunID, 0)
+	i := slices.IndexFunc(evs, func(e event.Event) bool { return e.Type == event.RunInterrupted })
+	if i < 0 {
+		t.Fatalf("no pause in %d events", len(evs))
+	}
+	checkStream(t, evs[:i+1], 1)            // the run up to its pause
+	checkStream(t, evs[i+1:], evs[i].Seq+1) // then the cancel of the paused run
+	if _, ok := last[event.RunCancelledData](evs); !ok {
+		t.Fatalf("the run ended with %s, want run.cancelled", evs[len(evs)-1].Type)
+	}
+	rec, err := h.eng.Run(context.Background(), info.RunID)
+	if err != nil || rec.Status != store.StatusCancelled {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
 }

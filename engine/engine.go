@@ -340,8 +340,15 @@ func (e *Engine) Cancel(ctx context.Context, runID, reason string) error {
 	e.answerMu.Lock()
 	defer e.answerMu.Unlock()
 	if r := e.live(runID); r != nil {
-		r.cancel(fmt.Errorf("%w: %s", ErrCancelled, reason))
-		return nil
+		if r.cancelLive(fmt.Errorf("%w: %s", ErrCancelled, reason)) {
+			return nil
+		}
+		// The run is ending: once it has, cancel it if it paused, or say it is over.
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	}
 	rec, err := e.Run(ctx, runID)
 	if err != nil {

@@ -26,8 +26,21 @@ type run struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 
-	mu sync.Mutex
-	st *runState
+	mu      sync.Mutex
+	st      *runState
+	ending  bool // end has decided how the run ends: a cancel now waits for that (under mu)
+}
+
+// cancelLive cancels the run unless it is already ending (finishing, failing, pausing for
+// approvals); false means the caller must wait for the run to stop and act on what it left.
+func (r *run) cancelLive(cause error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ending {
+		return false
+	}
+	r.cancel(cause)
+	return true
 }
 
 // errInterrupted is returned by a node that waits for approvals.
@@ -440,7 +453,12 @@ func firstNonEmpty(a, b string) string {
 
 // end writes the run's last events and record according to how the loop ended.
 func (r *run) end(err error) {
+	// Decided under mu, against cancelLive: a cancel either comes before (and wins over a pause)
+	// or finds the run ending and waits for it: then it cancels the paused run, or finds it over.
+	r.mu.Lock()
 	cause := context.Cause(r.ctx)
+	r.ending = true
+	r.mu.Unlock()
 	switch {
 	case err == nil:
 		r.finish()
@@ -451,7 +469,7 @@ func (r *run) end(err error) {
 		// The store refused the run's events: nothing more can be written, so the run stops
 		// where its last commit left it, resumable like a run whose process died.
 		return
-	case errors.Is(err, errInterrupted):
+	case errors.Is(err, errInterrupted) && !errors.Is(cause, ErrCancelled):
 		r.interrupt()
 	case errors.Is(cause, ErrCancelled):
 		r.terminate(store.StatusCancelled, "cancelled", func(u event.Usage) event.Payload {
