@@ -26,9 +26,9 @@ type run struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 
-	mu      sync.Mutex
-	st      *runState
-	ending  bool // end has decided how the run ends: a cancel now waits for that (under mu)
+	mu     sync.Mutex
+	st     *runState
+	ending bool // end has decided how the run ends: a cancel now waits for that (under mu)
 }
 
 // cancelLive cancels the run unless it is already ending (finishing, failing, pausing for
