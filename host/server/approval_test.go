@@ -167,43 +167,12 @@ func TestWSTwoApprovalsBackToBack(t *testing.T) {
 	st := newStack(t, stackOpts{})
 	lost := 0
 	for i := 0; i < 10; i++ {
-		runID := "run_two_" + string(rune('a'+i))
 		wc := st.ws()
-		wc.send(map[string]any{"type": "run", "workflow": "approval", "message": "Fetch " + url1 + " and " + url2, "format": "fleet", "runId": runID})
-		if m := wc.next(10 * time.Second); m.Type != "accepted" {
-			t.Fatalf("%s", m.raw)
-		}
-		first := wc.runFrames(runID, pauses)
-		var intr event.RunInterruptedData
-		for _, f := range frameData(first) {
-			var e event.Event
-			if e.UnmarshalJSON(f) == nil {
-				if d, ok := e.Data.(event.RunInterruptedData); ok {
-					intr = d
-				}
-			}
-		}
-		if len(intr.Approvals) != 2 {
-			t.Fatalf("want 2 approvals, got %+v", intr)
-		}
-		lastSeq := first[len(first)-1].Seq
+		runID := "run_two_" + string(rune('a'+i))
+		lastSeq, intr := pauseWithTwoApprovals(t, wc, runID, url1, url2)
 		wc.send(map[string]any{"type": "approve", "runId": runID, "approvalId": intr.Approvals[0].ID, "format": "fleet"})
 		wc.send(map[string]any{"type": "approve", "runId": runID, "approvalId": intr.Approvals[1].ID, "format": "fleet"})
-		var seqs []uint64
-		for {
-			m := wc.next(30 * time.Second)
-			if m.Type == "error" || m.Type == "closed" {
-				t.Fatalf("%s", m.raw)
-			}
-			var e struct {
-				Type event.Type `json:"type"`
-			}
-			json.Unmarshal(m.Frame, &e)
-			seqs = append(seqs, m.Seq)
-			if e.Type == event.RunFinished || e.Type == event.RunFailed {
-				break
-			}
-		}
+		seqs := seqsUntilEnd(t, wc)
 		if seqs[0] != lastSeq+1 {
 			lost++
 			t.Logf("iteration %d: interrupted at %d, continuation starts at %d (first seqs %v)", i, lastSeq, seqs[0], seqs[:min(3, len(seqs))])
@@ -217,5 +186,45 @@ func TestWSTwoApprovalsBackToBack(t *testing.T) {
 	}
 	if lost > 0 {
 		t.Errorf("%d/10: frames of the first approval.resolved never reached the client", lost)
+	}
+}
+
+// pauseWithTwoApprovals starts runID on wc to fetch two pages and returns the seq of its pause
+// and the pause's two approvals.
+func pauseWithTwoApprovals(t *testing.T, wc *wsClient, runID, url1, url2 string) (uint64, event.RunInterruptedData) {
+	t.Helper()
+	wc.send(map[string]any{"type": "run", "workflow": "approval", "message": "Fetch " + url1 + " and " + url2, "format": "fleet", "runId": runID})
+	if m := wc.next(10 * time.Second); m.Type != "accepted" {
+		t.Fatalf("%s", m.raw)
+	}
+	first := wc.runFrames(runID, pauses)
+	var intr event.RunInterruptedData
+	for _, f := range frameData(first) {
+		var e event.Event
+		if e.UnmarshalJSON(f) == nil {
+			if d, ok := e.Data.(event.RunInterruptedData); ok {
+				intr = d
+			}
+		}
+	}
+	if len(intr.Approvals) != 2 {
+		t.Fatalf("want 2 approvals, got %+v", intr)
+	}
+	return first[len(first)-1].Seq, intr
+}
+
+// seqsUntilEnd returns the seqs of the frames wc gets until the run finishes or fails.
+func seqsUntilEnd(t *testing.T, wc *wsClient) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	for {
+		m := wc.next(30 * time.Second)
+		if m.Type == "error" || m.Type == "closed" {
+			t.Fatalf("%s", m.raw)
+		}
+		seqs = append(seqs, m.Seq)
+		if t := fleetType(m); t == event.RunFinished || t == event.RunFailed {
+			return seqs
+		}
 	}
 }
