@@ -158,3 +158,38 @@ func TestCancelWhilePausing(t *testing.T) {
 		t.Fatalf("record %+v, %v", rec, err)
 	}
 }
+
+// TestCancelOrphan: a run whose process stopped while it ran (here: its store failed) can be
+// cancelled after a restart instead of resumed; it used to answer ErrNotRunning ("is running")
+// and stay running for ever.
+func TestCancelOrphan(t *testing.T) {
+	h := newHarness(t, []string{single}, withTokenDelay(time.Millisecond), withStoreWrap(func(s store.Store) store.Store {
+		return &failingStore{Store: s, from: 3, to: 1 << 30}
+	}))
+	info := h.start("single", "Say exactly: "+words(40))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sub, err := h.eng.Subscribe(ctx, info.RunID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = sub.Next(ctx)
+	}
+	if !errors.Is(err, engine.ErrStore) {
+		t.Fatalf("subscriber: %v, want ErrStore", err)
+	}
+	h.wrapStore = nil
+	h.restart()
+	if err := h.eng.Cancel(context.Background(), info.RunID, "abandoned"); err != nil {
+		t.Fatal(err)
+	}
+	evs := h.collect(info.RunID, 0)
+	checkStream(t, evs, 1)
+	if c, ok := last[event.RunCancelledData](evs); !ok || c.Reason != "abandoned" {
+		t.Fatalf("the orphan ended with %s", evs[len(evs)-1].Type)
+	}
+	if err := h.eng.Cancel(context.Background(), info.RunID, ""); !errors.Is(err, engine.ErrNotRunning) {
+		t.Fatalf("second cancel: %v", err)
+	}
+}

@@ -331,7 +331,7 @@ func (e *Engine) Store() store.Store { return e.store }
 
 // Cancel stops a running run: its model stream, running tools and pending branches stop, open
 // messages and steps are closed, and the run ends with a run.cancelled event. A run waiting for
-// approvals is cancelled at once. Cancel returns once the request is recorded, not when the run
+// approvals, or one whose process died while it ran (see [Engine.Orphans]), is cancelled at once. Cancel returns once the request is recorded, not when the run
 // has stopped; watch its events for that.
 func (e *Engine) Cancel(ctx context.Context, runID, reason string) error {
 	if reason == "" {
@@ -354,12 +354,16 @@ func (e *Engine) Cancel(ctx context.Context, runID, reason string) error {
 	if err != nil {
 		return err
 	}
-	if rec.Status != store.StatusInterrupted {
+	// A paused run, or an orphan (recorded as running, run by no goroutine here: its process died).
+	if rec.Status != store.StatusInterrupted && rec.Status != store.StatusRunning {
 		return fmt.Errorf("%w: %s is %s", ErrNotRunning, runID, rec.Status)
 	}
 	r, err := e.restore(ctx, rec)
 	if err != nil {
 		return err
+	}
+	for _, c := range r.log.open.closers("aborted") { // what a dead process left open
+		r.emit(c)
 	}
 	return e.launch(r, func() {
 		r.cancel(fmt.Errorf("%w: %s", ErrCancelled, reason))
