@@ -289,6 +289,10 @@ func (e *Engine) forget(r *run) {
 	close(r.done)
 }
 
+// Live reports whether a goroutine of this engine runs runID now. A run recorded as running that
+// is not live is an orphan (see [Engine.Orphans]).
+func (e *Engine) Live(runID string) bool { return e.live(runID) != nil }
+
 func (e *Engine) live(id string) *run {
 	e.mu.Lock()
 	defer e.mu.Unlock()

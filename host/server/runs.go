@@ -144,7 +144,10 @@ func (s *Server) getEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if rec.Status != store.StatusRunning && from.Part == 0 && from.Seq >= rec.LastSeq {
+	// At the end of a run that nothing runs (ended, paused, or orphaned by a dead process): 204,
+	// which stops a browser's EventSource from reconnecting in a loop.
+	over := rec.Status != store.StatusRunning || !s.eng.Live(runID)
+	if over && from.Part == 0 && from.Seq >= rec.LastSeq {
 		return c.SendStatus(http.StatusNoContent)
 	}
 	p, err := s.openPump(s.ctx, runID, m, from)

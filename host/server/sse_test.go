@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentfleet/fleet/engine/event"
+	"github.com/agentfleet/fleet/engine/store"
 )
 
 // checkFleetStream verifies docs/events.md's promises on a stretch of fleet frames, and that each
@@ -346,5 +348,40 @@ func TestSSEStalledClientAfterTheEnd(t *testing.T) {
 	case <-server.closed:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the server still holds the connection of a client that has read nothing for 30 s (StreamWriteTimeout 300 ms)")
+	}
+}
+
+// TestSSEOrphanAtItsEnd: a run recorded as running that nothing runs (its process died and it
+// was not resumed) streams what was stored, and a client at its end gets 204, not a stream that
+// ends at once (which a browser's EventSource would reopen in a loop).
+func TestSSEOrphanAtItsEnd(t *testing.T) {
+	st := newStack(t, stackOpts{noPlugins: true})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := st.store.CreateThread(ctx, store.Thread{ID: "thr_or", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.store.CreateRun(ctx, store.Run{ID: "run_or", ThreadID: "thr_or", Workflow: "echo", Status: store.StatusRunning, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	evs := []event.Event{
+		{V: 1, Seq: 1, RunID: "run_or", ThreadID: "thr_or", Time: now, Type: event.RunStarted, Data: event.RunStartedData{Workflow: "echo", Input: "hi"}},
+		{V: 1, Seq: 2, RunID: "run_or", ThreadID: "thr_or", Time: now, Node: "echo", Agent: "echo", Path: "echo", Type: event.StepStarted, Data: event.StepStartedData{Kind: "agent", Step: 1}},
+	}
+	if err := st.store.Commit(ctx, store.Commit{RunID: "run_or", Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(st.url + "/v1/runs/run_or/events?format=fleet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := newSSEReader(t, resp).all()
+	resp.Body.Close()
+	if len(got) != 2 || got[1].ID != "run_or:2" {
+		t.Fatalf("stored events: %+v", got)
+	}
+	code, body := st.do("GET", "/v1/runs/run_or/events?format=fleet", "", "Last-Event-ID", "run_or:2")
+	if code != http.StatusNoContent {
+		t.Fatalf("at the end of an orphan: %d %q, want 204", code, body)
 	}
 }
