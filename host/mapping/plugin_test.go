@@ -245,28 +245,37 @@ func TestPluginMapperWithoutPlugin(t *testing.T) {
 	}
 }
 
-// TestPluginMapperEndToEnd maps a run's events through the real agui mapper plugin in the wazero
-// host, found by format through the registry, in two batches (the state crosses between them).
-func TestPluginMapperEndToEnd(t *testing.T) {
+// wasmMapper loads wasm with man into a new host and plugin registry (closed with the test) and
+// returns them and the mapper of format, found through the mapping registry.
+func wasmMapper(t *testing.T, wasm []byte, man plugin.Manifest, format string) (*plugin.Host, *plugin.Registry, mapping.Mapper) {
+	t.Helper()
 	ctx := context.Background()
 	h, err := plugin.NewHost(ctx, plugin.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close(ctx)
-	p, err := h.Load(ctx, testwasm.Build(t, "../../plugins/agui"), plugin.Manifest{})
+	t.Cleanup(func() { h.Close(ctx) })
+	p, err := h.Load(ctx, wasm, man)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := plugin.NewRegistry()
-	defer reg.Close(ctx)
+	t.Cleanup(func() { reg.Close(ctx) })
 	if err := reg.Add(p); err != nil {
 		t.Fatal(err)
 	}
-	m, err := mapping.NewRegistry(reg).Lookup("agui")
+	m, err := mapping.NewRegistry(reg).Lookup(format)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h, reg, m
+}
+
+// TestPluginMapperEndToEnd maps a run's events through the real agui mapper plugin in the wazero
+// host, found by format through the registry, in two batches (the state crosses between them).
+func TestPluginMapperEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	_, _, m := wasmMapper(t, testwasm.Build(t, "../../plugins/agui"), plugin.Manifest{}, "agui")
 	at := func(seq uint64, node string, d event.Payload) event.Event {
 		return event.Event{V: 1, Type: d.EventType(), Seq: seq, RunID: "r1", ThreadID: "t1", Node: node, Agent: node, Data: d}
 	}
@@ -314,25 +323,8 @@ func TestPluginMapperEndToEnd(t *testing.T) {
 // stream with ErrMapper.
 func TestPluginMapperSwap(t *testing.T) {
 	ctx := context.Background()
-	h, err := plugin.NewHost(ctx, plugin.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(ctx)
 	wasm := testwasm.Build(t, "../../plugins/agui")
-	p, err := h.Load(ctx, wasm, plugin.Manifest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := plugin.NewRegistry()
-	defer reg.Close(ctx)
-	if err := reg.Add(p); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.NewRegistry(reg).Lookup("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, reg, m := wasmMapper(t, wasm, plugin.Manifest{}, "") // "" finds the default, agui
 	at := func(seq uint64, d event.Payload) event.Event {
 		return event.Event{V: 1, Type: d.EventType(), Seq: seq, RunID: "r1", ThreadID: "t1", Node: "a", Agent: "a", Data: d}
 	}
@@ -376,24 +368,7 @@ func TestPluginMapperSwap(t *testing.T) {
 // another stream on the same plugin, open all along, goes on mapping.
 func TestPluginMapperMisbehaves(t *testing.T) {
 	ctx := context.Background()
-	h, err := plugin.NewHost(ctx, plugin.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(ctx)
-	p, err := h.Load(ctx, testwasm.Build(t, "../plugin/testdata/badmapper"), plugin.Manifest{Timeout: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := plugin.NewRegistry()
-	defer reg.Close(ctx)
-	if err := reg.Add(p); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.NewRegistry(reg).Lookup("bad")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, m := wasmMapper(t, testwasm.Build(t, "../plugin/testdata/badmapper"), plugin.Manifest{Timeout: 500 * time.Millisecond}, "bad")
 	bystander := m.NewStream("bystander")
 	for i, tc := range []struct {
 		word    string
