@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,8 +8,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/agentfleet/fleet/host/server"
 	"github.com/agentfleet/fleet/internal/app"
+	"github.com/agentfleet/fleet/internal/testfleet"
 )
 
 func TestMain(m *testing.M) {
@@ -29,38 +25,8 @@ func TestMain(m *testing.M) {
 // workflow of testdata) on 127.0.0.1; pluginsDir may add plugins (mappers).
 func startServer(t *testing.T, delay time.Duration, pluginsDir string) string {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.Open(ctx, app.Options{DataDir: t.TempDir(), PluginsDir: pluginsDir, NoPlugins: pluginsDir == "",
-		WorkflowsDir: "testdata/workflows", OfflineDelay: delay, CacheDir: filepath.Join(os.TempDir(), "fleet-load-test-cache"),
-		Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Engine: a.Engine, Plugins: a.Plugins, Workflows: a.Workflows, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-		if err := a.Close(sctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return testfleet.Serve(t, app.Options{PluginsDir: pluginsDir, NoPlugins: pluginsDir == "",
+		WorkflowsDir: "testdata/workflows", OfflineDelay: delay, CacheDir: filepath.Join(os.TempDir(), "fleet-load-test-cache")})
 }
 
 // TestLoadAgainstRealServer runs small loads over both transports against a real server and

@@ -8,47 +8,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/agentfleet/fleet/engine/event"
 	"github.com/agentfleet/fleet/internal/testwasm"
 )
 
-var (
-	pluginsOnce sync.Once
-	pluginsDir  string
-)
-
-// testPlugins builds the first-party plugins once and lays them out like bin/plugins.
+// testPlugins lays the first-party plugins out like bin/plugins.
 func testPlugins(t *testing.T) string {
 	t.Helper()
-	pluginsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "fleet-cli-plugins")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range []string{"calc", "clock", "text", "http", "json", "agui", "vercel", "legacy"} {
-			src := testwasm.BuildFile(t, "../../plugins/"+p)
-			b, err := os.ReadFile(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, p+".wasm"), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if m, err := os.ReadFile("../../plugins/" + p + "/manifest.yaml"); err == nil {
-				if err := os.WriteFile(filepath.Join(dir, p+".yaml"), m, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		pluginsDir = dir
-	})
-	if pluginsDir == "" {
-		t.Fatal("plugins were not built")
-	}
-	return pluginsDir
+	return testwasm.PluginsDir(t, "calc", "clock", "text", "http", "json", "agui", "vercel", "legacy")
 }
 
 type result struct {

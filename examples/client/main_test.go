@@ -2,21 +2,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/agentfleet/fleet/host/server"
 	"github.com/agentfleet/fleet/internal/app"
+	"github.com/agentfleet/fleet/internal/testfleet"
 	"github.com/agentfleet/fleet/internal/testwasm"
 )
 
@@ -26,51 +21,8 @@ func serve(t *testing.T) string {
 	t.Helper()
 	t.Setenv("OPENAI_API_KEY", "")
 	t.Setenv("OPENAI_BASE_URL", "")
-	dir := t.TempDir()
-	for _, p := range []string{"calc", "clock", "json", "text", "http", "agui"} {
-		b, err := os.ReadFile(testwasm.BuildFile(t, "../../plugins/"+p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, p+".wasm"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if m, err := os.ReadFile("../../plugins/" + p + "/manifest.yaml"); err == nil {
-			if err := os.WriteFile(filepath.Join(dir, p+".yaml"), m, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	a, err := app.Open(ctx, app.Options{DataDir: t.TempDir(), PluginsDir: dir, OfflineDelay: time.Millisecond, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Engine: a.Engine, Plugins: a.Plugins, Workflows: a.Workflows, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := a.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	dir := testwasm.PluginsDir(t, "calc", "clock", "json", "text", "http", "agui")
+	return testfleet.Serve(t, app.Options{PluginsDir: dir, OfflineDelay: time.Millisecond})
 }
 
 func TestChat(t *testing.T) {
