@@ -78,7 +78,9 @@ type Problem struct {
 	Err  string `json:"error"`
 }
 
-// Open wires everything; on error it releases what it opened.
+// Open wires everything; on error it releases what it opened. ctx bounds the opening only: what
+// Open starts (the offline model's server) lives until Close, so that a caller's signal context
+// ending does not pull the model from under runs that Close then stops resumably.
 func Open(ctx context.Context, o Options) (_ *App, err error) {
 	o = o.withDefaults()
 	a := &App{Options: o, log: o.Logger}
@@ -196,7 +198,10 @@ func (a *App) openPlugins(ctx context.Context) error {
 
 func (a *App) openModels(ctx context.Context) error {
 	off := offline.New(offline.Options{TokenDelay: a.Options.OfflineDelay})
-	running, err := off.Start(ctx, "127.0.0.1:0")
+	// Not ctx: the offline server would close when it ends (fleet serve's signal context), and
+	// runs still live until Close would fail on a refused connection instead of stopping
+	// resumably (seen as a flaky failure of the browser test that restarts the server mid-run).
+	running, err := off.Start(context.WithoutCancel(ctx), "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("offline model: %w", err)
 	}
