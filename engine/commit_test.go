@@ -114,10 +114,21 @@ type pauseGate struct {
 	pausing chan struct{}
 	release chan struct{}
 	once    sync.Once
+	stored  bool // hold the pause's commit after writing it, not before
 }
 
 func (g *pauseGate) Commit(ctx context.Context, c store.Commit) error {
-	if c.Run != nil && c.Run.Status == store.StatusInterrupted {
+	pause := c.Run != nil && c.Run.Status == store.StatusInterrupted
+	if pause && g.stored {
+		// Written, then held: the pause is in the store while the run has not finished ending.
+		err := g.Store.Commit(ctx, c)
+		g.once.Do(func() {
+			close(g.pausing)
+			<-g.release
+		})
+		return err
+	}
+	if pause {
 		g.once.Do(func() {
 			close(g.pausing)
 			<-g.release
@@ -191,5 +202,39 @@ func TestCancelOrphan(t *testing.T) {
 	}
 	if err := h.eng.Cancel(context.Background(), info.RunID, ""); !errors.Is(err, engine.ErrNotRunning) {
 		t.Fatalf("second cancel: %v", err)
+	}
+}
+
+// TestAnswerWhileEnding: an answer that comes once the pause is stored but before the run's
+// goroutine has finished ending waits for it instead of saying the run is running (a client that
+// answered the moment it saw the pause was refused now and then: a flaky WebSocket test).
+func TestAnswerWhileEnding(t *testing.T) {
+	gate := &pauseGate{pausing: make(chan struct{}), release: make(chan struct{}), stored: true}
+	h := newHarness(t, []string{approvalAgent}, withTools(realTools(t)), withStoreWrap(func(s store.Store) store.Store {
+		gate.Store = s
+		return gate
+	}))
+	info := h.start("gated", "Fetch http://127.0.0.1:9/doc")
+	<-gate.pausing
+	cp, err := h.store.Checkpoint(context.Background(), info.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := h.store.Events(context.Background(), info.RunID, 0, 0)
+	if err != nil || stored[len(stored)-1].Type != event.RunInterrupted {
+		t.Fatalf("the pause is not stored yet: %v (checkpoint %d)", err, cp.Seq)
+	}
+	intr := stored[len(stored)-1].Data.(event.RunInterruptedData)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- h.eng.Answer(context.Background(), info.RunID, engine.Answer{ApprovalID: intr.Approvals[0].ID, Approve: false})
+	}()
+	close(gate.release)
+	if err := <-errc; err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
+	evs := h.collect(info.RunID, uint64(len(stored)))
+	if _, ok := last[event.RunFinishedData](evs); !ok {
+		t.Fatalf("the answered run ended with %s", evs[len(evs)-1].Type)
 	}
 }

@@ -289,6 +289,28 @@ func (e *Engine) forget(r *run) {
 	close(r.done)
 }
 
+// settle waits for a live run that is already ending (its pause or end may be visible to
+// subscribers while its goroutine finishes) and reports whether runID is still live and running.
+// A client that answers the moment it sees a pause is not told the run is running.
+func (e *Engine) settle(ctx context.Context, runID string) (bool, error) {
+	r := e.live(runID)
+	if r == nil {
+		return false, nil
+	}
+	r.mu.Lock()
+	ending := r.ending
+	r.mu.Unlock()
+	if !ending {
+		return true, nil
+	}
+	select {
+	case <-r.done:
+		return false, nil
+	case <-ctx.Done():
+		return false, context.Cause(ctx)
+	}
+}
+
 // Live reports whether a goroutine of this engine runs runID now. A run recorded as running that
 // is not live is an orphan (see [Engine.Orphans]).
 func (e *Engine) Live(runID string) bool { return e.live(runID) != nil }
@@ -393,7 +415,11 @@ func (e *Engine) Answer(ctx context.Context, runID string, a Answer) error {
 	}
 	e.answerMu.Lock()
 	defer e.answerMu.Unlock()
-	if e.live(runID) != nil {
+	running, err := e.settle(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if running {
 		return fmt.Errorf("%w: %s is running", ErrNotWaiting, runID)
 	}
 	rec, err := e.Run(ctx, runID)
