@@ -114,14 +114,18 @@ func (wc *wsConn) readLoop() {
 		}
 		return nil
 	})
-	for wc.ctx.Err() == nil {
+	for {
 		typ, data, err := c.ReadMessage()
 		if err != nil {
 			return
 		}
-		if wc.ctx.Err() == nil {
-			extend()
+		if wc.ctx.Err() != nil {
+			// Closing: what the client sent meanwhile is read and dropped until its close frame
+			// or the deadline the writer set (wsCloseGrace), so that our close frame reaches it
+			// instead of a reset for data left unread.
+			continue
 		}
+		extend()
 		if typ != websocket.TextMessage {
 			wc.protocolError("", badRequest("frames are JSON text messages"))
 			continue
