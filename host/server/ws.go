@@ -367,10 +367,11 @@ func (wc *wsConn) onAnswer(data []byte, approve bool) (string, error) {
 	if err != nil {
 		return f.RunID, err
 	}
-	// A stream of this run may still be on its way to after (an earlier answer's): the new one
-	// starts where that one stopped, so no frame is lost between them.
+	// A stream of this run may still be open on this connection (an earlier answer's): it may be
+	// short of after, or past it if the run resumed meanwhile. The new one starts exactly where
+	// that one stopped, so no frame is lost or repeated between them.
 	from := mapping.Position{Seq: after}
-	if pos, ok := wc.stopStream(f.RunID); ok && pos.Before(from) {
+	if pos, ok := wc.stopStream(f.RunID); ok {
 		from = pos
 	}
 	return f.RunID, wc.resume(f.RunID, m, from)
