@@ -55,6 +55,31 @@ func TestCommitFailureIsRetried(t *testing.T) {
 // no later events stored after a gap); subscribers get ErrStore; once the store works again the
 // run resumes from what was stored and finishes.
 func TestCommitFailureStopsTheRun(t *testing.T) {
+	h, info, seen := runUntilStoreFails(t)
+	stored, err := h.store.Events(context.Background(), info.RunID, 0, 0)
+	if err != nil || len(stored) != len(seen) {
+		t.Fatalf("stored %d events, subscribers saw %d (%v)", len(stored), len(seen), err)
+	}
+	h.wrapStore = nil
+	h.restart()
+	orphans, err := h.eng.Orphans(context.Background())
+	if err != nil || len(orphans) != 1 || orphans[0].ID != info.RunID {
+		t.Fatalf("orphans %+v, %v", orphans, err)
+	}
+	if err := h.eng.Resume(context.Background(), info.RunID); err != nil {
+		t.Fatal(err)
+	}
+	evs := h.collect(info.RunID, 0)
+	checkStream(t, evs, 1)
+	if fin, ok := last[event.RunFinishedData](evs); !ok || fin.Output != words(40) {
+		t.Fatalf("resumed run: %+v", evs[len(evs)-1])
+	}
+}
+
+// runUntilStoreFails starts a run on a store that fails every commit from the third on and
+// reads it until its subscriber gets ErrStore; it returns what the subscriber saw before.
+func runUntilStoreFails(t *testing.T) (*harness, engine.RunInfo, []event.Event) {
+	t.Helper()
 	h := newHarness(t, []string{single}, withTokenDelay(time.Millisecond), withStoreWrap(func(s store.Store) store.Store {
 		return &failingStore{Store: s, from: 3, to: 1 << 30}
 	}))
@@ -75,25 +100,7 @@ func TestCommitFailureStopsTheRun(t *testing.T) {
 		if !errors.Is(err, engine.ErrStore) || errors.Is(err, io.EOF) {
 			t.Fatalf("subscriber: %v, want ErrStore", err)
 		}
-		break
-	}
-	stored, err := h.store.Events(context.Background(), info.RunID, 0, 0)
-	if err != nil || len(stored) != len(seen) {
-		t.Fatalf("stored %d events, subscribers saw %d (%v)", len(stored), len(seen), err)
-	}
-	h.wrapStore = nil
-	h.restart()
-	orphans, err := h.eng.Orphans(context.Background())
-	if err != nil || len(orphans) != 1 || orphans[0].ID != info.RunID {
-		t.Fatalf("orphans %+v, %v", orphans, err)
-	}
-	if err := h.eng.Resume(context.Background(), info.RunID); err != nil {
-		t.Fatal(err)
-	}
-	evs := h.collect(info.RunID, 0)
-	checkStream(t, evs, 1)
-	if fin, ok := last[event.RunFinishedData](evs); !ok || fin.Output != words(40) {
-		t.Fatalf("resumed run: %+v", evs[len(evs)-1])
+		return h, info, seen
 	}
 }
 
@@ -118,23 +125,23 @@ type pauseGate struct {
 }
 
 func (g *pauseGate) Commit(ctx context.Context, c store.Commit) error {
-	pause := c.Run != nil && c.Run.Status == store.StatusInterrupted
-	if pause && g.stored {
-		// Written, then held: the pause is in the store while the run has not finished ending.
-		err := g.Store.Commit(ctx, c)
-		g.once.Do(func() {
-			close(g.pausing)
-			<-g.release
-		})
-		return err
+	if c.Run == nil || c.Run.Status != store.StatusInterrupted {
+		return g.Store.Commit(ctx, c)
 	}
-	if pause {
+	hold := func() {
 		g.once.Do(func() {
 			close(g.pausing)
 			<-g.release
 		})
 	}
-	return g.Store.Commit(ctx, c)
+	if !g.stored {
+		hold()
+		return g.Store.Commit(ctx, c)
+	}
+	// Written, then held: the pause is in the store while the run has not finished ending.
+	err := g.Store.Commit(ctx, c)
+	hold()
+	return err
 }
 
 // TestCancelWhilePausing: a cancel that arrives while the run is writing its pause for approval
@@ -174,22 +181,7 @@ func TestCancelWhilePausing(t *testing.T) {
 // cancelled after a restart instead of resumed; it used to answer ErrNotRunning ("is running")
 // and stay running for ever.
 func TestCancelOrphan(t *testing.T) {
-	h := newHarness(t, []string{single}, withTokenDelay(time.Millisecond), withStoreWrap(func(s store.Store) store.Store {
-		return &failingStore{Store: s, from: 3, to: 1 << 30}
-	}))
-	info := h.start("single", "Say exactly: "+words(40))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	sub, err := h.eng.Subscribe(ctx, info.RunID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for err == nil {
-		_, err = sub.Next(ctx)
-	}
-	if !errors.Is(err, engine.ErrStore) {
-		t.Fatalf("subscriber: %v, want ErrStore", err)
-	}
+	h, info, _ := runUntilStoreFails(t)
 	h.wrapStore = nil
 	h.restart()
 	if err := h.eng.Cancel(context.Background(), info.RunID, "abandoned"); err != nil {
