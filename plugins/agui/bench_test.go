@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,12 +61,19 @@ func BenchmarkMap(b *testing.B) {
 		{"wasm-interruptible", &mappertest.WasmOptions{Interruptible: true}},
 		{"wasm-gogc-off", &mappertest.WasmOptions{Env: map[string]string{"GOGC": "off"}}},
 		{"host", nil},
+		{"c", &mappertest.WasmOptions{}},
+		{"c-interruptible", &mappertest.WasmOptions{Interruptible: true}},
+		{"c-host", nil},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			mapFn := mappertest.Native
 			switch {
 			case c.name == "host":
 				mapFn = mappertest.HostMap(b, ".", plugin.Manifest{})
+			case c.name == "c-host":
+				mapFn = mappertest.HostMapBytes(b, cWasm(b), plugin.Manifest{})
+			case strings.HasPrefix(c.name, "c"):
+				mapFn = mappertest.LoadWasmBytes(b, cWasm(b), *c.opts).Map
 			case c.opts != nil:
 				mapFn = mappertest.LoadWasm(b, ".", *c.opts).Map
 			}

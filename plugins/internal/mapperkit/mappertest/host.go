@@ -11,21 +11,20 @@ import (
 	"github.com/agentfleet/fleet/internal/testwasm"
 )
 
-// hostMapper is the method the real host's *plugin.Plugin offers for mapper plugins (the shape
-// host/mapping calls): one fleet_map call with the request, returning the output text.
-type hostMapper interface {
-	Map(ctx context.Context, input []byte) ([]byte, error)
-}
-
 // HostMap loads the mapper plugin in pkgDir (built as WebAssembly) in the real plugin host under
-// manifest m and returns its Map, or skips the test, saying why, while host/plugin does not run
-// mapper plugins.
+// manifest m and returns its Map.
 func HostMap(tb testing.TB, pkgDir string, m plugin.Manifest) MapFunc {
 	tb.Helper()
 	wasm, err := os.ReadFile(testwasm.BuildFile(tb, pkgDir))
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return HostMapBytes(tb, wasm, m)
+}
+
+// HostMapBytes is HostMap for a module built already (a mapper written in another language).
+func HostMapBytes(tb testing.TB, wasm []byte, m plugin.Manifest) MapFunc {
+	tb.Helper()
 	ctx := context.Background()
 	cache, err := testwasm.CacheDir()
 	if err != nil {
@@ -39,11 +38,7 @@ func HostMap(tb testing.TB, pkgDir string, m plugin.Manifest) MapFunc {
 	tb.Cleanup(func() { _ = h.Close(context.Background()) })
 	p, err := h.Load(ctx, wasm, m)
 	if err != nil {
-		tb.Skipf("host/plugin does not load this mapper plugin yet (%v): the golden files run through fleet_map directly in the Wasm test", err)
+		tb.Fatalf("loading the mapper plugin in the host: %v", err)
 	}
-	hm, ok := any(p).(hostMapper)
-	if !ok {
-		tb.Skip("host/plugin has no Plugin.Map(ctx, input) ([]byte, error) yet: the golden files run through fleet_map directly in the Wasm test")
-	}
-	return hm.Map
+	return p.Map
 }

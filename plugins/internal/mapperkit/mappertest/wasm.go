@@ -69,6 +69,12 @@ func LoadWasm(tb testing.TB, pkgDir string, o WasmOptions) *WasmMapper {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return LoadWasmBytes(tb, wasm, o)
+}
+
+// LoadWasmBytes is LoadWasm for a module built already (a mapper written in another language).
+func LoadWasmBytes(tb testing.TB, wasm []byte, o WasmOptions) *WasmMapper {
+	tb.Helper()
 	ctx := context.Background()
 	m := &WasmMapper{stack: make([]uint64, 2), config: map[string]json.RawMessage{}, granted: o.Config != nil}
 	for k, v := range o.Config {
