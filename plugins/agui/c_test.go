@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"os"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/agentfleet/fleet/host/plugin"
 	"github.com/agentfleet/fleet/plugins/internal/mapperkit/mappertest"
+	"github.com/agentfleet/fleet/sdk"
 )
 
 // cWasm is the shipped agui plugin: the mapper of this package rewritten in C (c/agui.c), built to
@@ -38,4 +44,64 @@ func TestDescriptorC(t *testing.T) {
 	if string(c.Descriptor) != string(g.Descriptor) {
 		t.Errorf("descriptor\n   C %s\n  Go %s", c.Descriptor, g.Descriptor)
 	}
+}
+
+// codeOf returns the error code of a failed map call: the sdk's *ToolError code natively, the
+// code in the error JSON of a WasmMapper's "status N: {...}" error.
+func codeOf(err error) string {
+	var te *sdk.ToolError
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	if m := codeRE.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return "(none: " + err.Error() + ")"
+}
+
+var codeRE = regexp.MustCompile(`^status [12]: \{.*"code":"([a-z_]+)"\}$`)
+
+// FuzzCMatchesGo holds the C plugin to the Go mapper: for any request, the same output byte for
+// byte, or both refuse it with the same error code. The seeds are every golden log's requests, in
+// batches of 1 and 7, as the host sends them (`go test` runs them; `go test -fuzz FuzzCMatchesGo`
+// explores from there).
+func FuzzCMatchesGo(f *testing.F) {
+	for _, path := range mappertest.Logs(f, "testdata") {
+		evs := mappertest.ReadEvents(f, path)
+		for _, batch := range []int{1, 7} {
+			for _, r := range mappertest.Requests(f, mappertest.Native, evs, batch) {
+				f.Add(r)
+			}
+		}
+	}
+	for _, r := range []string{
+		`{"op":"events","state":{"p":1,"m":["a\u00e9\ud800x"]},"events":[{"v":1,"type":"message.delta","data":{"message_id":"a\u00e9\ud800x","delta":"\u2028 \"q\" \t"}}]}`,
+		`{"op":"end","state":{"p":1,"s":["n"],"t":["c"],"r":["r"],"m":["m"]},"events":[]}`,
+		` { "events" : [ { "type" : "tool.end" , "data" : { "call_id" : "c" , "arguments" : { "a" : [ 1 , 2.5e3 ] } } } ] , "op" : "start" } `,
+		`{"op":"start","events":[{"v":1,"type":"run.interrupted","data":{"approvals":[{"id":"ap","tool":"t\u0000","call_id":"c"},{"id":"b"}],"usage":{"prompt_tokens":-3,"calls":2}}}]}`,
+		`{"op":"start","events":[{"v":1,"type":"tool.result","data":{"call_id":"c","error":{"code":"x","message":"m\n"}}},{"type":"tool.result","data":{"call_id":"d","result":[1, {"a":null}]}}]}`,
+		`{"op":"start","events":[{"type":"message.delta","data":{"delta":1}}]}`,
+		`{"op":"events","state":{"p":"x"},"events":[]}`,
+		`{"op":"later","events":[]}`,
+		"{\"op\":\"start\",\"events\":[{\"type\":\"message.delta\",\"agent\":\"\xff\",\"data\":{\"message_id\":\"\xe2\x80\",\"delta\":\"\xf0\x9f\x98\x80\xed\xa0\x80\"}}]}",
+	} {
+		f.Add([]byte(r))
+	}
+	c := mappertest.LoadWasmBytes(f, cWasm(f), mappertest.WasmOptions{Interruptible: true})
+	f.Fuzz(func(t *testing.T, req []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		want, werr := mappertest.Native(ctx, req)
+		got, gerr := c.Map(ctx, req)
+		switch {
+		case werr != nil && gerr != nil:
+			if codeOf(werr) != codeOf(gerr) {
+				t.Fatalf("request %q\nGo refuses it with %v\n C refuses it with %v", req, werr, gerr)
+			}
+		case werr != nil || gerr != nil:
+			t.Fatalf("request %q\nGo: %v\n C: %v\nGo output %q\n C output %q", req, werr, gerr, want, got)
+		case !bytes.Equal(want, got):
+			t.Fatalf("request %q\nGo output %q\n C output %q", req, want, got)
+		}
+	})
 }

@@ -774,6 +774,21 @@ static u32 type_of(str t) {
     return T_UNKNOWN;
 }
 
+/* read_data reads an event's payload: an object, or null (as if absent). */
+static void read_data(scanner *s, event *e) {
+    u8 c = peek(s);
+    if (s->i < s->n && c != '{' && c != 'n') {
+        fail(s, "event data: want an object");
+        return;
+    }
+    if (c == '{') {
+        e->data = raw(s);
+        return;
+    }
+    object(s); /* null, or an error */
+    e->data = (str){0};
+}
+
 /* envelope reads one event object into e. */
 static void envelope(scanner *s, event *e) {
     str k, type = {0};
@@ -812,7 +827,7 @@ static void envelope(scanner *s, event *e) {
                 continue;
             }
             if (is(k, "data")) {
-                e->data = raw(s);
+                read_data(s, e);
                 continue;
             }
             if (is(k, "time")) {
@@ -935,7 +950,7 @@ static int fast_envelope(scanner *s, event *e) {
     if (!((t == T_MESSAGE_DELTA || t == T_REASONING_DELTA || t == T_TOOL_ARGS) && fast_delta(b, n, &i, e))) {
         u32 at = s->i;
         s->i = i;
-        e->data = raw(s);
+        read_data(s, e);
         if (s->err) return 1;
         i = s->i;
         s->i = at;
