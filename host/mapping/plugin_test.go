@@ -275,7 +275,7 @@ func wasmMapper(t *testing.T, wasm []byte, man plugin.Manifest, format string) (
 // host, found by format through the registry, in two batches (the state crosses between them).
 func TestPluginMapperEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	_, _, m := wasmMapper(t, testwasm.Build(t, "../../plugins/agui"), plugin.Manifest{}, "agui")
+	_, _, m := wasmMapper(t, testwasm.Shipped(t, "../../plugins/agui"), plugin.Manifest{}, "agui")
 	at := func(seq uint64, node string, d event.Payload) event.Event {
 		return event.Event{V: 1, Type: d.EventType(), Seq: seq, RunID: "r1", ThreadID: "t1", Node: node, Agent: node, Data: d}
 	}
@@ -323,7 +323,7 @@ func TestPluginMapperEndToEnd(t *testing.T) {
 // stream with ErrMapper.
 func TestPluginMapperSwap(t *testing.T) {
 	ctx := context.Background()
-	wasm := testwasm.Build(t, "../../plugins/agui")
+	wasm := testwasm.Shipped(t, "../../plugins/agui")
 	h, reg, m := wasmMapper(t, wasm, plugin.Manifest{}, "") // "" finds the default, agui
 	at := func(seq uint64, d event.Payload) event.Event {
 		return event.Event{V: 1, Type: d.EventType(), Seq: seq, RunID: "r1", ThreadID: "t1", Node: "a", Agent: "a", Data: d}

@@ -46,7 +46,7 @@ var mapperBuilds sync.Map // name -> func() ([]byte, error)
 // mapperWasm builds a first-party mapper plugin once per test process.
 func mapperWasm(name string) ([]byte, error) {
 	f, _ := mapperBuilds.LoadOrStore(name, sync.OnceValues(func() ([]byte, error) {
-		path, err := testwasm.Path(filepath.Join("../../plugins", name))
+		path, err := testwasm.ShippedPath(filepath.Join("../../plugins", name))
 		if err != nil {
 			return nil, err
 		}

@@ -18,8 +18,9 @@ type dirResult struct {
 	err  error
 }
 
-// PluginsDir builds the named first-party plugins of the repository's plugins/ directory and lays
-// them out as `make plugins` does in bin/plugins: NAME.wasm next to its manifest NAME.yaml (when
+// PluginsDir builds the named first-party plugins of the repository's plugins/ directory (or takes
+// the committed build of those written in C, see ShippedPath) and lays them out as `make plugins`
+// does in bin/plugins: NAME.wasm next to its manifest NAME.yaml (when
 // the plugin has one). Within a process a set of names is laid out once, in a temporary directory
 // that lives as long as the process.
 func PluginsDir(t testing.TB, names ...string) string {
@@ -48,7 +49,7 @@ func layOut(names []string) (string, error) {
 	}
 	for _, name := range names {
 		src := filepath.Join(pluginsRoot(), name)
-		path, err := build(src)
+		path, err := ShippedPath(src)
 		if err != nil {
 			return "", err
 		}

@@ -240,3 +240,28 @@ var goVersionOnce = sync.OnceValue(func() string {
 })
 
 func goVersion() string { return goVersionOnce() }
+
+// ShippedPath returns the module `make plugins` ships for the first-party plugin whose Go package
+// is pkgDir: the committed build of its C source when it has one (pkgDir/c/NAME.wasm, NAME the
+// directory's name: the agui mapper), otherwise the Go package built as BuildFile builds it.
+func ShippedPath(pkgDir string) (string, error) {
+	c := filepath.Join(pkgDir, "c", filepath.Base(filepath.Clean(pkgDir))+".wasm")
+	if _, err := os.Stat(c); err == nil {
+		return c, nil
+	}
+	return build(pkgDir)
+}
+
+// Shipped is ShippedPath returning the module's bytes.
+func Shipped(t testing.TB, pkgDir string) []byte {
+	t.Helper()
+	path, err := ShippedPath(pkgDir)
+	if err != nil {
+		t.Fatalf("testwasm: %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("testwasm: %v", err)
+	}
+	return b
+}

@@ -105,3 +105,29 @@ func FuzzCMatchesGo(f *testing.F) {
 		}
 	})
 }
+
+// TestCLargeBatch maps a whole token-heavy stream (about 5,000 events, over 1 MiB) in one batch, so
+// every buffer of the C plugin grows past its first size, and compares it with the Go mapper.
+func TestCLargeBatch(t *testing.T) {
+	evs := mappertest.BenchLog(t, "testdata/panel.events.ndjson", 40)
+	c := mappertest.LoadWasmBytes(t, cWasm(t), mappertest.WasmOptions{})
+	for _, batch := range []int{len(evs), 1000} {
+		reqs := mappertest.Requests(t, mappertest.Native, evs, batch)
+		if batch == len(evs) && len(reqs[0]) < 1<<20 {
+			t.Fatalf("the whole stream is %d bytes: not over 1 MiB", len(reqs[0]))
+		}
+		for i, r := range reqs {
+			want, err := mappertest.Native(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Map(context.Background(), r)
+			if err != nil {
+				t.Fatalf("batch %d of %d (%d bytes): %v", i, len(reqs), len(r), err)
+			}
+			if !bytes.Equal(want, got) {
+				t.Fatalf("batch %d of %d: outputs differ (Go %d bytes, C %d bytes)", i, len(reqs), len(want), len(got))
+			}
+		}
+	}
+}
