@@ -49,7 +49,7 @@ func mapAll(b *testing.B, mapFn mappertest.MapFunc, reqs [][]byte) {
 // the host) and as WebAssembly (fleet_map called through wazero; also with the interruptible
 // runtime host/plugin uses, and with the guest's garbage collector off), reporting events per CPU
 // second and per wall-clock second; "host" runs it through host/plugin's Plugin.Map (pool, limits,
-// watchdog), once the host runs mapper plugins.
+// watchdog). The c cases do the same with the shipped plugin, the C build of c/agui.c.
 func BenchmarkMap(b *testing.B) {
 	reqs, n := benchStream(b)
 	for _, c := range []struct {
@@ -90,22 +90,29 @@ func BenchmarkMap(b *testing.B) {
 	}
 }
 
-// BenchmarkMapRatio maps the stream natively and as WebAssembly in alternation within one run and
-// reports both rates (per CPU second) and their ratio: WebAssembly CPU time over native CPU time.
+// BenchmarkMapRatio maps the stream natively, with the Go plugin called directly (no termination
+// checks) and with the shipped plugin (the C build) through the real host, in alternation within
+// one run, and reports each rate per CPU second and its ratio to native: CPU time over native CPU
+// time, so 2 means half the events per second.
 func BenchmarkMapRatio(b *testing.B) {
 	reqs, n := benchStream(b)
-	wasm := mappertest.LoadWasm(b, ".", mappertest.WasmOptions{}).Map
-	var native, guest time.Duration
+	goWasm := mappertest.LoadWasm(b, ".", mappertest.WasmOptions{}).Map
+	cHost := mappertest.HostMapBytes(b, cWasm(b), plugin.Manifest{})
+	var native, guest, shipped time.Duration
 	for b.Loop() {
 		t0 := cpuTime()
 		mapAll(b, mappertest.Native, reqs)
 		t1 := cpuTime()
-		mapAll(b, wasm, reqs)
-		native, guest = native+t1-t0, guest+cpuTime()-t1
+		mapAll(b, goWasm, reqs)
+		t2 := cpuTime()
+		mapAll(b, cHost, reqs)
+		native, guest, shipped = native+t1-t0, guest+t2-t1, shipped+cpuTime()-t2
 	}
 	b.ReportMetric(float64(n*b.N)/native.Seconds(), "native-events/cpu-s")
-	b.ReportMetric(float64(n*b.N)/guest.Seconds(), "wasm-events/cpu-s")
-	b.ReportMetric(guest.Seconds()/native.Seconds(), "wasm/native")
+	b.ReportMetric(float64(n*b.N)/guest.Seconds(), "gowasm-events/cpu-s")
+	b.ReportMetric(float64(n*b.N)/shipped.Seconds(), "host-events/cpu-s")
+	b.ReportMetric(guest.Seconds()/native.Seconds(), "gowasm/native")
+	b.ReportMetric(shipped.Seconds()/native.Seconds(), "host/native")
 }
 
 // BenchmarkMapParts splits a batch's cost, natively and as WebAssembly: an empty batch (the call
@@ -122,10 +129,15 @@ func BenchmarkMapParts(b *testing.B) {
 		name string
 		evs  []json.RawMessage
 	}{{"empty", nil}, {"parse-only", unknown}, {"full", evs}}
-	for _, target := range []string{"native", "wasm"} {
-		mapFn := mappertest.Native
-		if target == "wasm" {
+	for _, target := range []string{"native", "wasm", "c", "c-interruptible"} {
+		var mapFn mappertest.MapFunc
+		switch target {
+		case "native":
+			mapFn = mappertest.Native
+		case "wasm":
 			mapFn = mappertest.LoadWasm(b, ".", mappertest.WasmOptions{}).Map
+		default:
+			mapFn = mappertest.LoadWasmBytes(b, cWasm(b), mappertest.WasmOptions{Interruptible: target == "c-interruptible"}).Map
 		}
 		for _, c := range cases {
 			req := sdk.EncodeMapRequest(sdk.MapRequest{Stream: "s_bench", Op: sdk.OpEvents, State: state, Events: c.evs})

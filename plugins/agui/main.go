@@ -2,6 +2,11 @@
 // events of the AG-UI protocol (github.com/ag-ui-protocol/ag-ui, @ag-ui/core), Fleet's default
 // wire format, sent as Server-Sent Events.
 //
+// This Go package is the reference mapping. What `make plugins` ships is the same mapping written
+// in C (c/agui.c), about 15 times faster as WebAssembly under the host's termination checks
+// (RATIONALE.md); the golden files of testdata and FuzzCMatchesGo hold the C build to this code
+// byte for byte. A change to the mapping is made here first, then in C.
+//
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o agui.wasm .
 //
 // Mapping (docs/events.md -> @ag-ui/core events.ts):

@@ -192,6 +192,13 @@ INLINE void put_byte(buf *b, u8 c) {
 }
 
 static void put_int(buf *b, i64 v) {
+    if (v >= 0 && v < 10000) { /* frame indexes, phases, most token counts: without a loop */
+        u32 u = (u32)v;
+        u8 d[4] = {(u8)('0' + u / 1000), (u8)('0' + u / 100 % 10), (u8)('0' + u / 10 % 10), (u8)('0' + u % 10)};
+        u32 n = u >= 1000 ? 4 : u >= 100 ? 3 : u >= 10 ? 2 : 1;
+        put(b, d + 4 - n, n);
+        return;
+    }
     u8 d[24];
     u32 n = 0;
     u64 u = v < 0 ? (u64)0 - (u64)v : (u64)v;
@@ -963,16 +970,27 @@ static int fast_envelope(scanner *s, event *e) {
     return 1;
 }
 
-static void parse_events(scanner *s) {
-    u32 n = 0;
-    if (!array(s)) return;
-    while (element(s, &n)) {
+/* A guest pays a round trip out of native code at every loop header it passes (wazero's check
+ * that the module is still open: what makes a looping guest stoppable), so the loops run per event
+ * are unrolled four times around calls of functions kept out of line. */
+#define UNROLL4(step) \
+    for (;;) {         \
+        if (!(step)) break; \
+        if (!(step)) break; \
+        if (!(step)) break; \
+        if (!(step)) break; \
+    }
+
+/* parse_event reads the next element of the events array into the events table; 0 at its end. */
+NOINLINE int parse_event(scanner *s, u32 *n) {
+    if (!element(s, n)) return 0;
+    {
         if (nevents == events_cap) {
             u32 cap = events_cap ? events_cap * 2 : 256;
             event *ne = (event *)sbrk(cap * sizeof(event));
             if (!ne) {
                 fail(s, "out of memory");
-                return;
+                return 0;
             }
             if (nevents) __builtin_memcpy(ne, events, nevents * sizeof(event));
             events = ne;
@@ -986,6 +1004,13 @@ static void parse_events(scanner *s) {
             envelope(s, e);
         }
     }
+    return !s->err;
+}
+
+static void parse_events(scanner *s) {
+    u32 n = 0;
+    if (!array(s)) return;
+    UNROLL4(parse_event(s, &n));
 }
 
 /* ---------------------------------------------------------------- stream state */
@@ -1002,9 +1027,21 @@ static struct {
     ids steps, messages, reasoning, tools;
 } st;
 
+/* ids_has looks from the newest id back (deltas are mostly of the message opened last), the first
+ * four without a loop. */
 static int ids_has(ids *l, str id) {
-    for (u32 i = 0; i < l->n; i++)
-        if (str_eq(l->v[i], id)) return 1;
+    u32 n = l->n;
+    const str *v = l->v;
+    if (n == 0) return 0;
+    if (str_eq(v[n - 1], id)) return 1;
+    if (n == 1) return 0;
+    if (str_eq(v[n - 2], id)) return 1;
+    if (n == 2) return 0;
+    if (str_eq(v[n - 3], id)) return 1;
+    if (n == 3) return 0;
+    if (str_eq(v[n - 4], id)) return 1;
+    for (u32 i = n - 4; i > 0; i--)
+        if (str_eq(v[i - 1], id)) return 1;
     return 0;
 }
 
@@ -1653,6 +1690,16 @@ static void map_event(event *e) {
     }
 }
 
+/* map_next maps event *next and moves on; 0 when the batch is done or failed. */
+NOINLINE int map_next(u32 *next) {
+    u32 i = *next;
+    if (i >= nevents || map_err) return 0;
+    frame_idx = i, idx_prefix_len = 0;
+    map_event(&events[i]);
+    *next = i + 1;
+    return 1;
+}
+
 /* ---------------------------------------------------------------- exports */
 
 static buf input;
@@ -1749,10 +1796,8 @@ EXPORT("fleet_map") u64 fleet_map(u8 *ptr, u32 len) {
     frames.len = 0;
     oom = 0;
     map_err = 0;
-    for (u32 i = 0; i < nevents && !map_err; i++) {
-        if (frame_idx != i) frame_idx = i, idx_prefix_len = 0;
-        map_event(&events[i]);
-    }
+    u32 next = 0;
+    UNROLL4(map_next(&next));
     if (map_err) return fail_result("bad_message", "event data", map_err);
     if (opid == OP_END && st.phase == RUNNING) {
         frame_idx = -1, idx_prefix_len = 0;
