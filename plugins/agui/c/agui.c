@@ -10,7 +10,9 @@
  * few and short (8 bytes per iteration when scanning strings).
  *
  * Freestanding (no libc, no WASI, no imports): it needs clang and wasm-ld only.
- *   clang --target=wasm32 -O2 -nostdlib -mbulk-memory -Wl,--no-entry -Wl,--strip-all -o agui.wasm agui.c
+ *   clang --target=wasm32 -O2 -nostdlib -mbulk-memory -Wl,--no-entry -Wl,--strip-all -Wl,--stack-first \
+ *     -o agui.wasm agui.c
+ * (the stack first: overflowing it traps instead of overwriting data)
  *
  * ABI v1.1 (docs/abi.md sections 3 and 8): exports memory, fleet_abi_v1, fleet_alloc, fleet_init
  * and fleet_map. Malformed input gives status 2, code bad_message; an unknown op, code unsupported.
