@@ -3,7 +3,7 @@
 // wire format, sent as Server-Sent Events.
 //
 // This Go package is the reference mapping. What `make plugins` ships is the same mapping written
-// in C (c/agui.c), about 15 times faster as WebAssembly under the host's termination checks
+// in C (c/agui.c), about 20 times faster as WebAssembly under the host's termination checks
 // (RATIONALE.md); the golden files of testdata and FuzzCMatchesGo hold the C build to this code
 // byte for byte. A change to the mapping is made here first, then in C.
 //
