@@ -73,6 +73,19 @@ static int grow(buf *b, u32 n) {
 
 INLINE int reserve(buf *b, u32 n) { return b->cap - b->len >= n || grow(b, n); }
 
+/* room makes room for one more element in an array of n elements of size bytes with capacity *cap
+ * (moving it to fresh memory twice the size when full); 0 when memory is exhausted. */
+static int room(void **v, u32 n, u32 *cap, u32 size) {
+    if (n < *cap) return 1;
+    u32 c = *cap ? *cap * 2 : 16;
+    void *nv = sbrk(c * size);
+    if (!nv) return 0;
+    if (n) __builtin_memcpy(nv, *v, n * size);
+    *v = nv;
+    *cap = c;
+    return 1;
+}
+
 /* ---------------------------------------------------------------- strings */
 
 typedef struct {
@@ -534,6 +547,26 @@ static void literal(scanner *s) {
     if (s->i > s->n) fail(s, "unexpected end");
 }
 
+/* key_colon reads a member's name and its colon; 0 (with an error) for anything else. */
+static int key_colon(scanner *s, str *key) {
+    if (peek(s) != '"') {
+        fail(s, "want a member name");
+        return 0;
+    }
+    *key = read_str(s);
+    if (peek(s) != ':') {
+        fail(s, "want a colon");
+        return 0;
+    }
+    s->i++;
+    return !s->err;
+}
+
+static int member_name(scanner *s) {
+    str k;
+    return key_colon(s, &k);
+}
+
 #define MAX_DEPTH 10000
 static u8 nest[MAX_DEPTH + 1]; /* '}' or ']' for each open container of skip */
 
@@ -559,18 +592,7 @@ static void skip(scanner *s) {
                 depth--;
                 break;
             }
-            if (c == '{') {
-                if (peek(s) != '"') {
-                    fail(s, "want a member name");
-                    return;
-                }
-                skip_string(s);
-                if (peek(s) != ':') {
-                    fail(s, "want a colon");
-                    return;
-                }
-                s->i++;
-            }
+            if (c == '{' && !member_name(s)) return;
             continue;
         case 't': case 'f': case 'n': literal(s); break;
         default:
@@ -596,18 +618,7 @@ static void skip(scanner *s) {
                 return;
             }
             s->i++;
-            if (nest[depth - 1] == '}') {
-                if (peek(s) != '"') {
-                    fail(s, "want a member name");
-                    return;
-                }
-                skip_string(s);
-                if (peek(s) != ':') {
-                    fail(s, "want a colon");
-                    return;
-                }
-                s->i++;
-            }
+            if (nest[depth - 1] == '}' && !member_name(s)) return;
             break;
         }
     }
@@ -622,76 +633,49 @@ static str raw(scanner *s) {
     return (str){s->b + start, s->i - start, 0};
 }
 
-/* object opens an object: 1 for an object, 0 for null or (with an error) anything else. */
-static int object(scanner *s) {
+/* open_container opens an object or array (open is '{' or '['): 1 when there is one, 0 for null
+ * or (with the error want) anything else. */
+static int open_container(scanner *s, u8 open, const char *want) {
     u8 c = peek(s);
-    if (c == '{') {
+    if (c == open) {
         s->i++;
         return 1;
     }
     if (c == 'n') literal(s);
-    else fail(s, "want an object");
+    else fail(s, want);
     return 0;
 }
 
-static int array(scanner *s) {
+static int object(scanner *s) { return open_container(s, '{', "want an object"); }
+static int array(scanner *s) { return open_container(s, '[', "want an array"); }
+
+/* next_item reports whether an open container (ended by close) has another item (*n read so
+ * far), passing over the comma before it; 0 at the container's end or on an error. */
+static int next_item(scanner *s, u32 *n, u8 close, const char *want) {
     u8 c = peek(s);
-    if (c == '[') {
+    if (c == close) {
         s->i++;
-        return 1;
+        return 0;
     }
-    if (c == 'n') literal(s);
-    else fail(s, "want an array");
-    return 0;
+    if (*n > 0) {
+        if (c != ',') {
+            fail(s, want);
+            return 0;
+        }
+        s->i++;
+    }
+    ++*n;
+    return !s->err;
 }
 
 /* member reads the next member name of an open object (*n members read so far) and its colon; 0 at
  * the object's end or on an error. */
 static int member(scanner *s, u32 *n, str *key) {
-    u8 c = peek(s);
-    if (c == '}') {
-        s->i++;
-        return 0;
-    }
-    if (*n > 0) {
-        if (c != ',') {
-            fail(s, "want a comma or }");
-            return 0;
-        }
-        s->i++;
-        c = peek(s);
-    }
-    if (c != '"') {
-        fail(s, "want a member name");
-        return 0;
-    }
-    *key = read_str(s);
-    if (peek(s) != ':') {
-        fail(s, "want a colon");
-        return 0;
-    }
-    s->i++;
-    ++*n;
-    return !s->err;
+    return next_item(s, n, '}', "want a comma or }") && key_colon(s, key);
 }
 
 /* element reports whether an open array has another element (*n read so far). */
-static int element(scanner *s, u32 *n) {
-    u8 c = peek(s);
-    if (c == ']') {
-        s->i++;
-        return 0;
-    }
-    if (*n > 0) {
-        if (c != ',') {
-            fail(s, "want a comma or ]");
-            return 0;
-        }
-        s->i++;
-    }
-    ++*n;
-    return !s->err;
-}
+static int element(scanner *s, u32 *n) { return next_item(s, n, ']', "want a comma or ]"); }
 
 /* read_int reads an integer (null reads as 0). */
 static i64 read_int(scanner *s, int nonneg) {
@@ -798,7 +782,29 @@ static void read_data(scanner *s, event *e) {
     e->data = (str){0};
 }
 
-/* envelope reads one event object into e. */
+/* envelope_strs are the envelope's string members an event keeps, by name. */
+static const struct {
+    const char *name;
+    u32 len, off;
+} envelope_strs[] = {
+    {"run_id", 6, __builtin_offsetof(event, run_id)}, {"thread_id", 9, __builtin_offsetof(event, thread_id)},
+    {"node", 4, __builtin_offsetof(event, node)},     {"agent", 5, __builtin_offsetof(event, agent)},
+    {"path", 4, __builtin_offsetof(event, path)},
+};
+
+/* envelope_str reads member k into e when it is one of envelope_strs; 0 when it is not. */
+static int envelope_str(scanner *s, event *e, str k) {
+    for (u32 i = 0; i < sizeof envelope_strs / sizeof envelope_strs[0]; i++) {
+        if (k.len == envelope_strs[i].len && eqn(k.p, (const u8 *)envelope_strs[i].name, k.len)) {
+            *(str *)((u8 *)e + envelope_strs[i].off) = read_str(s);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* envelope reads one event object into e, its members in any order (the general reader: the
+ * engine's own layout goes through fast_envelope). */
 static void envelope(scanner *s, event *e) {
     str k, type = {0};
     int has_type = 0;
@@ -808,62 +814,20 @@ static void envelope(scanner *s, event *e) {
         return;
     }
     while (member(s, &n, &k)) {
-        switch (k.len) {
-        case 1:
-            if (is(k, "v")) {
-                read_int(s, 0);
-                continue;
-            }
-            break;
-        case 3:
-            if (is(k, "seq")) {
-                read_int(s, 1);
-                continue;
-            }
-            break;
-        case 4:
-            if (is(k, "type")) {
-                type = read_str(s);
-                has_type = type.len > 0;
-                continue;
-            }
-            if (is(k, "node")) {
-                e->node = read_str(s);
-                continue;
-            }
-            if (is(k, "path")) {
-                e->path = read_str(s);
-                continue;
-            }
-            if (is(k, "data")) {
-                read_data(s, e);
-                continue;
-            }
-            if (is(k, "time")) {
-                read_str(s);
-                continue;
-            }
-            break;
-        case 5:
-            if (is(k, "agent")) {
-                e->agent = read_str(s);
-                continue;
-            }
-            break;
-        case 6:
-            if (is(k, "run_id")) {
-                e->run_id = read_str(s);
-                continue;
-            }
-            break;
-        case 9:
-            if (is(k, "thread_id")) {
-                e->thread_id = read_str(s);
-                continue;
-            }
-            break;
+        if (is(k, "type")) {
+            type = read_str(s);
+            has_type = type.len > 0;
+        } else if (is(k, "v")) {
+            read_int(s, 0);
+        } else if (is(k, "seq")) {
+            read_int(s, 1);
+        } else if (is(k, "data")) {
+            read_data(s, e);
+        } else if (is(k, "time")) {
+            read_str(s);
+        } else if (!envelope_str(s, e, k)) {
+            skip(s);
         }
-        skip(s);
     }
     if (!s->err && !has_type) fail(s, "an event has no type");
     e->type = has_type ? type_of(type) : T_UNKNOWN;
@@ -987,16 +951,9 @@ static int fast_envelope(scanner *s, event *e) {
 NOINLINE int parse_event(scanner *s, u32 *n) {
     if (!element(s, n)) return 0;
     {
-        if (nevents == events_cap) {
-            u32 cap = events_cap ? events_cap * 2 : 256;
-            event *ne = (event *)sbrk(cap * sizeof(event));
-            if (!ne) {
-                fail(s, "out of memory");
-                return 0;
-            }
-            if (nevents) __builtin_memcpy(ne, events, nevents * sizeof(event));
-            events = ne;
-            events_cap = cap;
+        if (!room((void **)&events, nevents, &events_cap, sizeof(event))) {
+            fail(s, "out of memory");
+            return 0;
         }
         event *e = &events[nevents++];
         __builtin_memset(e, 0, sizeof *e);
@@ -1049,16 +1006,9 @@ static int ids_has(ids *l, str id) {
 
 static int ids_add(ids *l, str id) {
     if (ids_has(l, id)) return 0;
-    if (l->n == l->cap) {
-        u32 cap = l->cap ? l->cap * 2 : 16;
-        str *nv = (str *)sbrk(cap * sizeof(str));
-        if (!nv) {
-            oom = 1;
-            return 0;
-        }
-        if (l->n) __builtin_memcpy(nv, l->v, l->n * sizeof(str));
-        l->v = nv;
-        l->cap = cap;
+    if (!room((void **)&l->v, l->n, &l->cap, sizeof(str))) {
+        oom = 1;
+        return 0;
     }
     l->v[l->n++] = id;
     return 1;
@@ -1081,16 +1031,9 @@ static void read_ids(scanner *s, ids *l) {
     while (element(s, &n)) {
         str v = read_str(s);
         if (s->err) return;
-        if (l->n == l->cap) {
-            u32 cap = l->cap ? l->cap * 2 : 16;
-            str *nv = (str *)sbrk(cap * sizeof(str));
-            if (!nv) {
-                fail(s, "out of memory");
-                return;
-            }
-            if (l->n) __builtin_memcpy(nv, l->v, l->n * sizeof(str));
-            l->v = nv;
-            l->cap = cap;
+        if (!room((void **)&l->v, l->n, &l->cap, sizeof(str))) {
+            fail(s, "out of memory");
+            return;
         }
         l->v[l->n++] = v; /* duplicates kept, as the Go mapper's state decoder keeps them */
     }
@@ -1284,14 +1227,7 @@ static u32 approvals_cap;
 
 /* add_approval appends to approvals (na of them so far); 0 when memory is exhausted. */
 static int add_approval(u32 na, approval *a) {
-    if (na == approvals_cap) {
-        u32 cap = approvals_cap ? approvals_cap * 2 : 16;
-        approval *nv = (approval *)sbrk(cap * sizeof(approval));
-        if (!nv) return 0;
-        if (na) __builtin_memcpy(nv, approvals, na * sizeof(approval));
-        approvals = nv;
-        approvals_cap = cap;
-    }
+    if (!room((void **)&approvals, na, &approvals_cap, sizeof(approval))) return 0;
     approvals[na] = *a;
     return 1;
 }
@@ -1351,34 +1287,15 @@ static void run_interrupted(event *e) {
     st.phase = IDLE;
 }
 
-static void run_failed(event *e) {
+/* run_error maps run.failed (with its error) and run.cancelled (with its reason) to RUN_ERROR. */
+static void run_error(event *e) {
     scanner s;
     error err = {0};
-    MEMBERS(&s, e, k) {
-        if (is(k, "error")) read_error(&s, &err);
-        else if (is(k, "usage")) {
-            usage u;
-            read_usage(&s, &u);
-        } else skip(&s);
-    }
-    check(&s);
-    if (map_err) return;
-    close_all();
-    FRAME("{\"type\":\"RUN_ERROR\",\"message\":");
-    FS(or(err.message, S_RUN_FAILED));
-    if (err.code.len) {
-        F(",\"code\":");
-        FS(err.code);
-    }
-    F("}\n");
-    st.phase = OVER;
-}
-
-static void run_cancelled(event *e) {
-    scanner s;
     str reason = {0};
+    int cancelled = e->type == T_RUN_CANCELLED;
     MEMBERS(&s, e, k) {
-        if (is(k, "reason")) reason = read_str(&s);
+        if (!cancelled && is(k, "error")) read_error(&s, &err);
+        else if (cancelled && is(k, "reason")) reason = read_str(&s);
         else if (is(k, "usage")) {
             usage u;
             read_usage(&s, &u);
@@ -1387,12 +1304,22 @@ static void run_cancelled(event *e) {
     check(&s);
     if (map_err) return;
     close_all();
-    FRAME("{\"type\":\"RUN_ERROR\",\"message\":\"the run was cancelled");
-    if (reason.len) {
-        F(": ");
-        put_escaped(&frames, reason);
+    if (cancelled) {
+        FRAME("{\"type\":\"RUN_ERROR\",\"message\":\"the run was cancelled");
+        if (reason.len) {
+            F(": ");
+            put_escaped(&frames, reason);
+        }
+        F("\",\"code\":\"cancelled\"}\n");
+    } else {
+        FRAME("{\"type\":\"RUN_ERROR\",\"message\":");
+        FS(or(err.message, S_RUN_FAILED));
+        if (err.code.len) {
+            F(",\"code\":");
+            FS(err.code);
+        }
+        F("}\n");
     }
-    F("\",\"code\":\"cancelled\"}\n");
     st.phase = OVER;
 }
 
@@ -1673,8 +1600,7 @@ static void map_event(event *e) {
     case T_RUN_STARTED: case T_RUN_RESUMED: break;
     case T_RUN_FINISHED: run_finished(e); break;
     case T_RUN_INTERRUPTED: run_interrupted(e); break;
-    case T_RUN_FAILED: run_failed(e); break;
-    case T_RUN_CANCELLED: run_cancelled(e); break;
+    case T_RUN_FAILED: case T_RUN_CANCELLED: run_error(e); break;
     case T_STEP_STARTED: step(e, 1); break;
     case T_STEP_FINISHED: step(e, 0); break;
     case T_MESSAGE_START: message_start(e); break;
