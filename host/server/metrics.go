@@ -26,6 +26,7 @@ type Metrics struct {
 	pluginSeconds *prometheus.HistogramVec
 	openStreams   *prometheus.GaugeVec
 	wsConns       prometheus.Gauge
+	slowClients   prometheus.Counter
 }
 
 // NewMetrics registers the server's metrics on reg. A nil reg means a new registry with the Go
@@ -52,8 +53,11 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Help: "Run streams being served, by transport (sse, websocket)."}, []string{"transport"}),
 		wsConns: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fleet_websocket_connections",
 			Help: "Open WebSocket connections."}),
+		slowClients: prometheus.NewCounter(prometheus.CounterOpts{Name: "fleet_websocket_slow_clients_total",
+			Help: "WebSocket connections closed (1008) because the client read too slowly for its queue."}),
 	}
-	reg.MustRegister(m.runsStarted, m.runsFinished, m.events, m.pluginCalls, m.pluginSeconds, m.openStreams, m.wsConns)
+	reg.MustRegister(m.runsStarted, m.runsFinished, m.events, m.pluginCalls, m.pluginSeconds, m.openStreams, m.wsConns,
+		m.slowClients)
 	m.openStreams.WithLabelValues(transportSSE)
 	m.openStreams.WithLabelValues(transportWS)
 	return m

@@ -184,6 +184,10 @@ type Server struct {
 	streams  *activeSet
 	trackers *activeSet
 
+	// firstSlow is closed when the server first disconnects a WebSocket client for being slow.
+	firstSlow     chan struct{}
+	firstSlowOnce sync.Once
+
 	serving      atomic.Bool
 	closing      atomic.Bool
 	shutdownOnce sync.Once
@@ -198,7 +202,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	s := &Server{cfg: cfg, eng: cfg.Engine, log: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel,
+	s := &Server{cfg: cfg, eng: cfg.Engine, log: cfg.Logger, metrics: cfg.Metrics, ctx: ctx, cancel: cancel, firstSlow: make(chan struct{}),
 		limits: newLimiter(cfg.MaxRunsPerClient), streams: newActiveSet(), trackers: newActiveSet()}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "fleet",

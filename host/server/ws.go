@@ -68,6 +68,7 @@ type wsConn struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	streams map[string]*wsStream
+	slow    sync.Once // the connection is found slow once
 }
 
 type wsStream struct {
@@ -212,7 +213,11 @@ func (wc *wsConn) enqueue(msgs ...[]byte) error {
 	case wc.out <- msgs:
 		return nil
 	default:
-		wc.cancel(errSlowClient)
+		wc.slow.Do(func() {
+			wc.cancel(errSlowClient)
+			wc.s.metrics.slowClients.Inc()
+			wc.s.firstSlowOnce.Do(func() { close(wc.s.firstSlow) })
+		})
 		return errSlowClient
 	}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/agentfleet/fleet/engine/event"
+	"github.com/agentfleet/fleet/host/server"
 )
 
 // TestWSManyConnections: 60 connections, each running two workflows at once on the same
@@ -233,19 +235,30 @@ func TestWSResume(t *testing.T) {
 // TestWSSlowClient: a client that reads nothing while its queue fills is disconnected (1008); the
 // run goes on and succeeds.
 func TestWSSlowClient(t *testing.T) {
-	st := newStack(t, stackOpts{noPlugins: true, cfg: func(c *serverConfig) { c.WSQueue = 1 }})
+	// The server's sockets get a small send buffer, so that its writes block soon after the client
+	// stops reading (its receive buffer, about 128 KiB, full). Shrinking the client's receive buffer
+	// instead stalls delivery: loopback's 64 KiB segments are larger than the window it could open.
+	small := func(l net.Listener) net.Listener { return smallSendBuffers{l} }
+	st := newStack(t, stackOpts{noPlugins: true, lnWrap: small, cfg: func(c *serverConfig) { c.WSQueue = 1 }})
 	u := "ws" + strings.TrimPrefix(st.url, "http") + "/v1/chat"
 	c, _, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	// Start many runs without reading: their frames pile up in the queue.
+	// Start many runs and read nothing until the server has found the client slow: their frames
+	// (about 2 MiB) fill the socket buffers, then the queue, which overflows. (A client that reads
+	// at once may keep up with them on a fast machine, and then no close comes.)
 	for i := range 40 {
-		msg := fmt.Sprintf(`{"type":"run","workflow":"echo","message":"Say exactly: %s","format":"fleet","runId":"run_slow_%d"}`, strings.Repeat("z ", 50), i)
+		msg := fmt.Sprintf(`{"type":"run","workflow":"echo","message":"Say exactly: %s","format":"fleet","runId":"run_slow_%d"}`, strings.Repeat("z ", 200), i)
 		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-			break // the server may have closed the connection already
+			t.Fatalf("write run %d: %v", i, err)
 		}
+	}
+	select {
+	case <-server.FirstSlowClient(st.srv):
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not find the client slow within 30 s")
 	}
 	var ce *websocket.CloseError
 	c.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -259,5 +272,19 @@ func TestWSSlowClient(t *testing.T) {
 		}
 		break
 	}
+	if got := st.metric("fleet_websocket_slow_clients_total"); got != 1 {
+		t.Errorf("fleet_websocket_slow_clients_total = %v, want 1", got)
+	}
 	st.waitStatus("run_slow_0", "succeeded")
+}
+
+// smallSendBuffers is a listener whose connections have a 4 KiB send buffer.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		err = tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }
