@@ -131,3 +131,18 @@ func TestCLargeBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestCAllocTooLarge: fleet_alloc of more than the guest can hold answers 0 (the host then reports
+// out of memory) instead of wrapping its size arithmetic, and the instance keeps working.
+func TestCAllocTooLarge(t *testing.T) {
+	c := mappertest.LoadWasmBytes(t, cWasm(t), mappertest.WasmOptions{})
+	for _, size := range []uint64{1 << 31, 1<<32 - 1, 1<<32 - 8} {
+		if ptr := c.Alloc(t, size); ptr != 0 {
+			t.Errorf("fleet_alloc(%d) = %d, want 0", size, ptr)
+		}
+	}
+	evs := mappertest.ReadEvents(t, "testdata/tools.events.ndjson")
+	if _, _, err := mappertest.Stream(context.Background(), c.Map, evs, 7); err != nil {
+		t.Fatalf("after the refused allocations: %v", err)
+	}
+}

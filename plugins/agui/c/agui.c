@@ -36,6 +36,7 @@ static u32 heap_top;
  * 0 when memory cannot grow. Regions are never freed: each one grows by doubling, so what is left
  * behind is at most what is in use. */
 static u8 *sbrk(u32 n) {
+    if (n > 1u << 30) return 0; /* more than a 32-bit memory can give; also keeps the sums below from wrapping */
     if (heap_top == 0) heap_top = ((u32)&__heap_base + 15) & ~15u;
     n = (n + 15) & ~15u;
     u32 end = heap_top + n;
@@ -60,6 +61,7 @@ typedef struct {
 
 /* reserve makes room for n more bytes; 0 when memory is exhausted. */
 static int grow(buf *b, u32 n) {
+    if (n > 1u << 30) return 0;
     u32 cap = b->cap * 2;
     if (cap < b->len + n) cap = b->len + n;
     if (cap < 4096) cap = 4096;

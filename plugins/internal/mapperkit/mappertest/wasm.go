@@ -196,3 +196,13 @@ func (m *WasmMapper) hostRead(_ context.Context, mod api.Module, stack []uint64)
 	}
 	stack[0] = uint64(k)
 }
+
+// Alloc calls fleet_alloc(size) and returns the pointer it answers.
+func (m *WasmMapper) Alloc(tb testing.TB, size uint64) uint32 {
+	tb.Helper()
+	m.stack[0] = size
+	if err := m.alloc.CallWithStack(context.Background(), m.stack); err != nil {
+		tb.Fatalf("fleet_alloc(%d): %v", size, err)
+	}
+	return uint32(m.stack[0])
+}
