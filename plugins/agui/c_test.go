@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +85,22 @@ func FuzzCMatchesGo(f *testing.F) {
 		`{"op":"events","state":{"p":"x"},"events":[]}`,
 		`{"op":"later","events":[]}`,
 		"{\"op\":\"start\",\"events\":[{\"type\":\"message.delta\",\"agent\":\"\xff\",\"data\":{\"message_id\":\"\xe2\x80\",\"delta\":\"\xf0\x9f\x98\x80\xed\xa0\x80\"}}]}",
+	} {
+		f.Add([]byte(r))
+	}
+	// Found in review: strings with escapes decoded more than once overflowed the arena (the state's
+	// and the payloads' are read twice), and the nesting limit was one level off from the SDK's.
+	long := strings.Repeat("A", 100000) + `\n`
+	deep := func(n int, inner string) string { return strings.Repeat("[", n) + inner + strings.Repeat("]", n) }
+	for _, r := range []string{
+		`{"op":"events","state":{"p":1,"x":"` + long[:3000] + `\n"},"events":[{"type":"step.started","node":"n"}]}`,
+		`{"op":"start","events":[{"type":"message.start","data":{"x":"` + long + `","message_id":"m"}},{"type":"message.delta","data":{"message_id":"m","delta":"d"}}]}`,
+		`{"op":"start","events":[{"v":1,"type":"message.start","seq":1,"run_id":"r","thread_id":"t","time":"x","data":{"message_id":"m","x":"` + long + `"},"z":0}]}`,
+		`{"op":"start","x":` + deep(10001, "") + `,"events":[]}`,
+		`{"op":"start","x":` + deep(10002, "") + `,"events":[]}`,
+		`{"op":"events","state":{"p":1,"x":` + deep(9999, "") + `},"events":[]}`,
+		`{"op":"start","events":[{"type":"route","data":{"x":` + deep(10000, "1") + `}}]}`,
+		`{"op":"start","events":[{"type":"route","data":{"x":` + deep(10001, "1") + `}}]}`,
 	} {
 		f.Add([]byte(r))
 	}

@@ -258,7 +258,8 @@ static u32 rune_size(const u8 *p, u32 n, u32 *r) {
  * with HTML escaping off) does: quotes, backslashes and control characters escaped, U+2028 and
  * U+2029 escaped, invalid UTF-8 as \ufffd. */
 NOINLINE void put_escaped(buf *b, str s) {
-    if (!reserve(b, s.len * 6 + 2)) {
+    u64 need = (u64)s.len * 6 + 2;
+    if (need > 1u << 30 || !reserve(b, (u32)need)) {
         oom = 1;
         return;
     }
@@ -415,10 +416,15 @@ static u8 *put_rune(u8 *o, u32 r) {
 }
 
 /* escaped decodes a string with escapes (s->i at its first byte) into the arena, as encoding/json
- * does: a lone surrogate becomes U+FFFD. The arena holds at least the input's length and decoding
- * never lengthens a string, so it never grows (and never moves) while strings point into it. */
+ * does: a lone surrogate becomes U+FFFD. The arena holds the input's length, decoding never
+ * lengthens a string and no byte of the input is decoded twice (skip_string only validates), so it
+ * never grows (and never moves) while strings point into it. */
 NOINLINE str escaped(scanner *s, u32 start) {
     const u8 *b = s->b;
+    if (arena.len + (s->n - start) > arena.cap) { /* never: each byte is decoded at most once */
+        fail(s, "out of memory");
+        return (str){0};
+    }
     u8 *o0 = arena.p + arena.len, *o = o0;
     u32 j = start;
     for (;;) {
@@ -505,10 +511,34 @@ static str read_str(scanner *s) {
     return escaped(s, start);
 }
 
-/* skip_string passes over a string, validating its escapes. */
+/* skip_string passes over a string (s->i at its quote), validating its escapes without decoding
+ * it: nothing is written to the arena, so only the strings a caller keeps take arena space. */
 static void skip_string(scanner *s) {
-    str v = read_str(s);
-    (void)v;
+    const u8 *b = s->b;
+    u32 j = s->i + 1, r;
+    for (;;) {
+        j = text_run(b, j);
+        if (j >= s->n) {
+            fail(s, "unterminated string");
+            return;
+        }
+        u8 c = b[j];
+        if (c == '"') break;
+        if (c < 0x20) {
+            fail(s, "control character in string");
+            return;
+        }
+        u8 e = b[j + 1];
+        if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+            j += 2;
+        } else if (e == 'u' && j + 6 <= s->n && hex4(b + j + 2, &r)) {
+            j += 6;
+        } else {
+            fail(s, "invalid escape in string");
+            return;
+        }
+    }
+    s->i = j + 1;
 }
 
 /* number passes over a number; *integer says it has no fraction or exponent. */
@@ -549,13 +579,15 @@ static void literal(scanner *s) {
     if (s->i > s->n) fail(s, "unexpected end");
 }
 
-/* key_colon reads a member's name and its colon; 0 (with an error) for anything else. */
+/* key_colon reads a member's name into *key (or passes over it when key is null) and its colon; 0
+ * (with an error) for anything else. */
 static int key_colon(scanner *s, str *key) {
     if (peek(s) != '"') {
         fail(s, "want a member name");
         return 0;
     }
-    *key = read_str(s);
+    if (key) *key = read_str(s);
+    else skip_string(s);
     if (peek(s) != ':') {
         fail(s, "want a colon");
         return 0;
@@ -564,29 +596,28 @@ static int key_colon(scanner *s, str *key) {
     return !s->err;
 }
 
-static int member_name(scanner *s) {
-    str k;
-    return key_colon(s, &k);
-}
+/* member_name passes over a member's name (without decoding it) and its colon. */
+static int member_name(scanner *s) { return key_colon(s, 0); }
 
 #define MAX_DEPTH 10000
-static u8 nest[MAX_DEPTH + 1]; /* '}' or ']' for each open container of skip */
+static u8 nest[MAX_DEPTH + 2]; /* '}' or ']' for each open container of skip */
 
-/* skip passes over one value of any kind, validating it (iteratively: no deep C recursion). */
-static void skip(scanner *s) {
+/* skip_limit passes over one value of any kind, validating it (iteratively: no deep C recursion);
+ * as the SDK's scanner, a value inside more than limit containers is an error. */
+static void skip_limit(scanner *s, u32 limit) {
     u32 depth = 0;
     int integer;
     for (;;) {
         /* a value */
+        if (depth > limit) {
+            fail(s, "nested too deep");
+            return;
+        }
         u8 c = peek(s);
         switch (c) {
         case '"': skip_string(s); break;
         case '{':
         case '[':
-            if (depth >= MAX_DEPTH) {
-                fail(s, "nested too deep");
-                return;
-            }
             s->i++;
             nest[depth++] = c == '{' ? '}' : ']';
             if (peek(s) == nest[depth - 1]) {
@@ -626,7 +657,17 @@ static void skip(scanner *s) {
     }
 }
 
+static void skip(scanner *s) { skip_limit(s, MAX_DEPTH); }
+
 /* raw passes over a value and returns its text. */
+static str raw_limit(scanner *s, u32 limit) {
+    ws(s);
+    u32 start = s->i;
+    skip_limit(s, limit);
+    if (s->err) return (str){0};
+    return (str){s->b + start, s->i - start, 0};
+}
+
 static str raw(scanner *s) {
     ws(s);
     u32 start = s->i;
@@ -777,7 +818,7 @@ static void read_data(scanner *s, event *e) {
         return;
     }
     if (c == '{') {
-        e->data = raw(s);
+        e->data = raw_limit(s, MAX_DEPTH + 1); /* the SDK does not count the payload's own braces */
         return;
     }
     object(s); /* null, or an error */
@@ -786,7 +827,7 @@ static void read_data(scanner *s, event *e) {
 
 /* envelope_strs are the envelope's string members an event keeps, by name. */
 static const struct {
-    const char *name;
+    char name[16]; /* padded: eqn reads whole words */
     u32 len, off;
 } envelope_strs[] = {
     {"run_id", 6, __builtin_offsetof(event, run_id)}, {"thread_id", 9, __builtin_offsetof(event, thread_id)},
@@ -1157,9 +1198,11 @@ static void check(scanner *s) {
 }
 
 static str or(str a, str b) { return a.len ? a : b; }
-static const str S_RUN = {(const u8 *)"run", 3, 1};
+/* Literal strings compared with eqn, which reads whole words: padded to 16 bytes. */
+static const char run_lit[16] = "run", run_failed_lit[16] = "the run failed";
+static const str S_RUN = {(const u8 *)run_lit, 3, 1};
 static const str S_EMPTY = {(const u8 *)"", 0, 1};
-static const str S_RUN_FAILED = {(const u8 *)"the run failed", 14, 1};
+static const str S_RUN_FAILED = {(const u8 *)run_failed_lit, 14, 1};
 
 static void close_reasoning(str id) {
     FRAME("{\"type\":\"REASONING_MESSAGE_END\",\"messageId\":");
