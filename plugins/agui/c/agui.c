@@ -515,7 +515,11 @@ static str read_str(scanner *s) {
  * it: nothing is written to the arena, so only the strings a caller keeps take arena space. */
 static void skip_string(scanner *s) {
     const u8 *b = s->b;
-    u32 j = s->i + 1, r;
+    u32 j = plain_run(b, s->i + 1), r;
+    if (j < s->n && b[j] == '"') { /* most strings: no loop */
+        s->i = j + 1;
+        return;
+    }
     for (;;) {
         j = text_run(b, j);
         if (j >= s->n) {
