@@ -106,12 +106,15 @@ INLINE u64 load64(const u8 *p) {
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-/* stops has the high bit set in the lowest byte of x that ends a plain run of string bytes (a quote,
- * a backslash, a control character or a byte >= 0x80); bits above it may be set spuriously. */
-INLINE u64 stops(u64 x) {
+/* text_stops has the high bit set in the lowest byte of x that ends a run of string text (a quote, a
+ * backslash or a control character); bits above it may be set spuriously. */
+INLINE u64 text_stops(u64 x) {
     u64 q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-    return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((x - ONES * 0x20) & ~x) | x) & HIGHS;
+    return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((x - ONES * 0x20) & ~x)) & HIGHS;
 }
+
+/* stops is text_stops that also stops at bytes >= 0x80: the end of a run of plain ASCII. */
+INLINE u64 stops(u64 x) { return text_stops(x) | (x & HIGHS); }
 
 NOINLINE u32 plain_run_long(const u8 *b, u32 i) {
     for (;;) {
@@ -137,8 +140,7 @@ INLINE u32 plain_run(const u8 *b, u32 i) {
 /* text_run is plain_run letting bytes >= 0x80 through. */
 INLINE u32 text_run(const u8 *b, u32 i) {
     for (;;) {
-        u64 x = load64(b + i), q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
-        u64 s = (((q - ONES) & ~q) | ((bs - ONES) & ~bs) | ((x - ONES * 0x20) & ~x)) & HIGHS;
+        u64 s = text_stops(load64(b + i));
         if (s) return i + (__builtin_ctzll(s) >> 3);
         i += 8;
     }
@@ -170,16 +172,18 @@ INLINE int str_eq(str a, str b) { return a.len == b.len && eqn(a.p, b.p, a.len);
 #define LB(s, i) ((i) < sizeof(s) - 1 ? (u64)(u8)(s)[(i) < sizeof(s) ? (i) : 0] << (8 * ((i) % 8)) : 0)
 #define LW(s, o) (LB(s, o) | LB(s, o + 1) | LB(s, o + 2) | LB(s, o + 3) | LB(s, o + 4) | LB(s, o + 5) | LB(s, o + 6) | LB(s, o + 7))
 
-/* is(s, "lit") compares s with a literal of at most 24 bytes using word loads (s is padded). */
-#define is(s, lit) is_(s, sizeof("" lit) - 1, LW(lit, 0), LW(lit, 8), LW(lit, 16))
-INLINE int is_(str s, u32 n, u64 w0, u64 w1, u64 w2) {
-    if (s.len != n) return 0;
-    if ((load64(s.p) & MASK(n)) != w0) return 0;
+/* TOK(p, lit) reports whether p starts with a literal of at most 24 bytes, by word compares (p is
+ * padded or followed by more memory; bytes past the literal are masked off). */
+#define TOK(p, lit) tok_(p, sizeof("" lit) - 1, LW(lit, 0), LW(lit, 8), LW(lit, 16))
+INLINE int tok_(const u8 *p, u32 n, u64 w0, u64 w1, u64 w2) {
+    if ((load64(p) & MASK(n)) != w0) return 0;
     if (n <= 8) return 1;
-    if ((load64(s.p + 8) & MASK(n - 8)) != w1) return 0;
-    if (n <= 16) return 1;
-    return (load64(s.p + 16) & MASK(n - 16)) == w2;
+    if ((load64(p + 8) & MASK(n - 8)) != w1) return 0;
+    return n <= 16 || (load64(p + 16) & MASK(n - 16)) == w2;
 }
+
+/* is(s, "lit") compares s with a literal of at most 24 bytes. */
+#define is(s, lit) ((s).len == sizeof("" lit) - 1 && TOK((s).p, lit))
 
 /* ---------------------------------------------------------------- output */
 
@@ -880,13 +884,6 @@ static void envelope(scanner *s, event *e) {
     e->type = has_type ? type_of(type) : T_UNKNOWN;
 }
 
-/* TOK(p, lit) reports whether p starts with a literal of at most 16 bytes (p is padded). */
-#define TOK(p, lit) tok_(p, sizeof("" lit) - 1, LW(lit, 0), LW(lit, 8))
-INLINE int tok_(const u8 *p, u32 n, u64 w0, u64 w1) {
-    if ((load64(p) & MASK(n)) != w0) return 0;
-    return n <= 8 || (load64(p + 8) & MASK(n - 8)) == w1;
-}
-
 /* digits returns the number of decimal digits at p, up to 16 (p is padded). */
 INLINE u32 digits(const u8 *p) {
     u64 x = load64(p), nd = ((((x & (ONES * 0x7f)) + ONES * 0x46) | (x - ONES * 0x30) | x) & HIGHS);
@@ -975,10 +972,7 @@ static int fast_envelope(scanner *s, event *e) {
         i = s->i;
         s->i = at;
     }
-    if (b[i] != '}') {
-        __builtin_memset(e, 0, sizeof *e);
-        return 0;
-    }
+    if (b[i] != '}') return 0;
     s->i = i + 1;
     return 1;
 }
@@ -997,18 +991,16 @@ static int fast_envelope(scanner *s, event *e) {
 /* parse_event reads the next element of the events array into the events table; 0 at its end. */
 NOINLINE int parse_event(scanner *s, u32 *n) {
     if (!element(s, n)) return 0;
-    {
-        if (!room((void **)&events, nevents, &events_cap, sizeof(event))) {
-            fail(s, "out of memory");
-            return 0;
-        }
-        event *e = &events[nevents++];
-        __builtin_memset(e, 0, sizeof *e);
-        ws(s);
-        if (!fast_envelope(s, e)) {
-            __builtin_memset(e, 0, sizeof *e);
-            envelope(s, e);
-        }
+    if (!room((void **)&events, nevents, &events_cap, sizeof(event))) {
+        fail(s, "out of memory");
+        return 0;
+    }
+    event *e = &events[nevents++];
+    __builtin_memset(e, 0, sizeof *e);
+    ws(s);
+    if (!fast_envelope(s, e)) {
+        __builtin_memset(e, 0, sizeof *e); /* what the fast reader filled before giving up */
+        envelope(s, e);
     }
     return !s->err;
 }
