@@ -32,7 +32,12 @@ import (
 // as a wasip1 reactor and returns the module's bytes, failing the test when the build fails.
 func Build(t testing.TB, pkgDir string) []byte {
 	t.Helper()
-	path := BuildFile(t, pkgDir)
+	return readModule(t, BuildFile(t, pkgDir))
+}
+
+// readModule returns the bytes of the module at path, failing the test when it cannot be read.
+func readModule(t testing.TB, path string) []byte {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("testwasm: %v", err)
@@ -259,9 +264,5 @@ func Shipped(t testing.TB, pkgDir string) []byte {
 	if err != nil {
 		t.Fatalf("testwasm: %v", err)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("testwasm: %v", err)
-	}
-	return b
+	return readModule(t, path)
 }
